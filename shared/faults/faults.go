@@ -108,6 +108,8 @@ var codeKinds = map[string]Kind{
 	"ExecutionAlreadyExists": Conflict, "ResourceInUse": Conflict, "ResourceInUseException": Conflict,
 	"AlreadyExistsException": Conflict, "ConflictException": Conflict, "IdempotentParameterMismatch": Conflict,
 	"BucketAlreadyOwnedByYou": Conflict, "ConcurrentModificationException": Conflict,
+	// S3 conditional writes (If-Match / If-None-Match): someone else wrote first.
+	"PreconditionFailed": Conflict, "ConditionalRequestConflict": Conflict,
 	// Throttled
 	"ThrottlingException": Throttled, "Throttling": Throttled, "ThrottledException": Throttled,
 	"TooManyRequestsException": Throttled, "RequestLimitExceeded": Throttled, "SlowDown": Throttled,

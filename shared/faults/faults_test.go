@@ -36,6 +36,7 @@ func TestKindOf(t *testing.T) {
 		{"validation code", &smithy.GenericAPIError{Code: "ValidationException"}, Invalid, false},
 		{"access denied", &smithy.GenericAPIError{Code: "AccessDeniedException"}, Denied, false},
 		{"not found", &smithy.GenericAPIError{Code: "ResourceNotFound"}, NotFound, false},
+		{"s3 conditional write lost", &smithy.GenericAPIError{Code: "PreconditionFailed"}, Conflict, false},
 		{"glue concurrency", &smithy.GenericAPIError{Code: "ConcurrentRunsExceededException"}, Throttled, true},
 		{"retries exhausted keep the cause", &retry.MaxAttemptsError{Attempt: 3, Err: &smithy.GenericAPIError{Code: "ThrottlingException"}}, Throttled, true},
 		{"http 503 without code", responseError(503), Unavailable, true},
