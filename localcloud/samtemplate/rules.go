@@ -62,6 +62,10 @@ func (t *Template) Rules() ([]Rule, error) {
 		res := t.Resources[id]
 		switch res.Type {
 		case "AWS::Events::Rule":
+			if res.Implicit {
+				// Generated for a SAM event: listed with its event below.
+				continue
+			}
 			r, err := t.eventsRule(id, res.Properties)
 			if err != nil {
 				return nil, err
@@ -124,22 +128,9 @@ func (t *Template) samRule(owner string, ev Event) (Rule, error) {
 	p := ev.Properties
 	where := "resource " + owner + " property Events." + ev.Name
 	id := owner + ev.Name
-	r := Rule{LogicalID: id, EventBus: "default", Enabled: true}
-	name, _ := scalarString(p["RuleName"])
-	if name == "" {
-		name, _ = scalarString(p["Name"])
-	}
-	if name == "" {
-		name = truncate(t.StackName+"-"+id, 64)
-	}
-	r.Name = name
+	r := Rule{LogicalID: id, Name: t.PhysicalName(id), ARN: t.ARN(id), EventBus: "default", Enabled: true}
 	if bus, _ := scalarString(p["EventBusName"]); bus != "" {
 		r.EventBus = busName(bus)
-	}
-	if r.EventBus == "default" {
-		r.ARN = fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", t.Region, t.AccountID, name)
-	} else {
-		r.ARN = fmt.Sprintf("arn:aws:events:%s:%s:rule/%s/%s", t.Region, t.AccountID, r.EventBus, name)
 	}
 	if st, _ := p["State"].(string); st != "" && st != "ENABLED" {
 		r.Enabled = false

@@ -443,9 +443,42 @@ func addImplicitResources(raw map[string]*rawResource) {
 				raw[id+"Role"] = &rawResource{typ: "AWS::IAM::Role", properties: map[string]any{}, implicit: true}
 			}
 		}
-		for _, ev := range mapOf(res.properties["Events"]) {
-			em := mapOf(ev)
+		if alias, ok := res.properties["AutoPublishAlias"].(string); ok && alias != "" {
+			addImplicit(raw, id+"Alias"+alias, "AWS::Lambda::Alias", nil)
+		}
+		for _, evName := range sortedKeys(mapOf(res.properties["Events"])) {
+			em := mapOf(mapOf(res.properties["Events"])[evName])
 			props := mapOf(em["Properties"])
+			// The resources SAM generates per event, so that templates
+			// referencing them (a DLQ policy naming the rule's ARN, ...)
+			// resolve as they do in AWS.
+			switch em["Type"] {
+			case "EventBridgeRule", "CloudWatchEvent", "Schedule":
+				rp := map[string]any{}
+				for _, k := range []string{"RuleName", "Name"} {
+					if v, ok := props[k]; ok {
+						rp["Name"] = v
+					}
+				}
+				if v, ok := props["EventBusName"]; ok {
+					rp["EventBusName"] = v
+				}
+				addImplicit(raw, id+evName, "AWS::Events::Rule", rp)
+				addImplicit(raw, id+evName+"Permission", "AWS::Lambda::Permission", nil)
+			case "ScheduleV2":
+				rp := map[string]any{}
+				if v, ok := props["Name"]; ok {
+					rp["Name"] = v
+				}
+				addImplicit(raw, id+evName, "AWS::Scheduler::Schedule", rp)
+			case "SQS", "Kinesis", "DynamoDB", "MSK", "MQ", "SelfManagedKafka", "DocumentDB":
+				addImplicit(raw, id+evName, "AWS::Lambda::EventSourceMapping", nil)
+			case "SNS":
+				addImplicit(raw, id+evName, "AWS::SNS::Subscription", nil)
+				addImplicit(raw, id+evName+"Permission", "AWS::Lambda::Permission", nil)
+			case "S3", "CloudWatchLogs", "IoTRule", "AlexaSkill", "Cognito":
+				addImplicit(raw, id+evName+"Permission", "AWS::Lambda::Permission", nil)
+			}
 			switch em["Type"] {
 			case "Api":
 				if _, ok := props["RestApiId"]; !ok {
@@ -462,6 +495,16 @@ func addImplicitResources(raw map[string]*rawResource) {
 			}
 		}
 	}
+}
+
+func addImplicit(raw map[string]*rawResource, id, typ string, props map[string]any) {
+	if _, taken := raw[id]; taken {
+		return
+	}
+	if props == nil {
+		props = map[string]any{}
+	}
+	raw[id] = &rawResource{typ: typ, properties: props, implicit: true}
 }
 
 func mapOf(v any) map[string]any {

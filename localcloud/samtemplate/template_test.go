@@ -110,6 +110,7 @@ func TestRules(t *testing.T) {
 	assert.Equal(t, 3, *upload.Targets[0].RetryPolicy.MaximumRetryAttempts)
 	assert.Equal(t, tpl.ARN("Dlq"), upload.Targets[0].DeadLetterARN)
 	assert.Equal(t, "arn:aws:events:us-east-1:123456789012:rule/localcloud-IngestFunctionUpload", upload.ARN)
+	assert.Equal(t, upload.ARN, tpl.Outputs["UploadRuleArn"], "the rule SAM generates for an event can be referenced")
 }
 
 func TestStateMachinesApplySubstitutions(t *testing.T) {
