@@ -241,26 +241,26 @@ func IsQueryProtocol(r *http.Request) bool {
 }
 
 // WriteQuery answers a query-protocol action with AWS's XML envelope:
-// <ActionResponse xmlns=ns><ActionResult>result</ActionResult>
+// <ActionResponse xmlns=ns><ActionResult>...</ActionResult>
 // <ResponseMetadata><RequestId/></ResponseMetadata></ActionResponse>.
-// result is marshalled with encoding/xml; nil gives an empty result.
+// The fields of result (a struct, marshalled with encoding/xml) become the
+// children of <ActionResult>; nil gives an empty result.
 func WriteQuery(w http.ResponseWriter, action, xmlns string, result any) {
-	var inner []byte
+	var inner strings.Builder
 	if result != nil {
-		b, err := xml.Marshal(result)
-		if err != nil {
+		enc := xml.NewEncoder(&inner)
+		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
 			WriteQueryError(w, Internal())
 			return
 		}
-		inner = b
+	} else {
+		fmt.Fprintf(&inner, "<%sResult></%sResult>", action, action)
 	}
 	id := RequestID(w)
 	var sb strings.Builder
 	sb.WriteString(xml.Header)
 	fmt.Fprintf(&sb, `<%sResponse xmlns="%s">`, action, xmlns)
-	fmt.Fprintf(&sb, "<%sResult>", action)
-	sb.Write(inner)
-	fmt.Fprintf(&sb, "</%sResult>", action)
+	sb.WriteString(inner.String())
 	fmt.Fprintf(&sb, "<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata>", id)
 	fmt.Fprintf(&sb, "</%sResponse>", action)
 	w.Header().Set("Content-Type", "text/xml")

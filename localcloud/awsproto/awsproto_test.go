@@ -139,20 +139,17 @@ func TestWriteJSONError(t *testing.T) {
 
 func TestWriteQuery(t *testing.T) {
 	type result struct {
-		XMLName xml.Name `xml:"Things"`
-		Name    string   `xml:"Name"`
+		Name string `xml:"Name"`
 	}
 	w := httptest.NewRecorder()
 	WriteQuery(w, "GetThing", "https://example.com/doc/", result{Name: "a<b"})
 	require.Equal(t, 200, w.Code)
 	var env struct {
-		Result struct {
-			Things result `xml:"Things"`
-		} `xml:"GetThingResult"`
+		Result    result `xml:"GetThingResult"`
 		RequestID string `xml:"ResponseMetadata>RequestId"`
 	}
 	require.NoError(t, xml.Unmarshal(w.Body.Bytes(), &env))
-	assert.Equal(t, "a<b", env.Result.Things.Name)
+	assert.Equal(t, "a<b", env.Result.Name)
 	assert.Equal(t, w.Header().Get("x-amzn-RequestId"), env.RequestID)
 }
 
