@@ -146,7 +146,9 @@ func breakages() []breakage {
 		{name: "endpoint config without key", rule: "sagemaker-endpoint-kms", resource: "EndpointConfig", property: "Properties.KmsKeyId",
 			mutate: func(t *testing.T, raw map[string]any) { delete(res(t, raw, "EndpointConfig"), "KmsKeyId") }},
 		{name: "data capture without key", rule: "sagemaker-endpoint-kms", resource: "EndpointConfig", property: "DataCaptureConfig.KmsKeyId",
-			mutate: func(t *testing.T, raw map[string]any) { delete(res(t, raw, "EndpointConfig", "DataCaptureConfig"), "KmsKeyId") }},
+			mutate: func(t *testing.T, raw map[string]any) {
+				delete(res(t, raw, "EndpointConfig", "DataCaptureConfig"), "KmsKeyId")
+			}},
 		{name: "deploy function without KMS key", rule: "sagemaker-endpoint-kms", resource: "DeployFunction", property: "KMS_KEY_ARN",
 			mutate: func(t *testing.T, raw map[string]any) {
 				delete(res(t, raw, "DeployFunction", "Environment", "Variables"), "KMS_KEY_ARN")
@@ -214,7 +216,9 @@ func breakages() []breakage {
 			mutate: func(t *testing.T, raw map[string]any) { res(t, raw, "Api")["TracingEnabled"] = false }},
 		// Functions
 		{name: "x86 function", rule: "function-runtime", resource: "DeployFunction", property: "Architectures",
-			mutate: func(t *testing.T, raw map[string]any) { res(t, raw, "DeployFunction")["Architectures"] = []any{"x86_64"} }},
+			mutate: func(t *testing.T, raw map[string]any) {
+				res(t, raw, "DeployFunction")["Architectures"] = []any{"x86_64"}
+			}},
 		{name: "other runtime", rule: "function-runtime", resource: "DeployFunction", property: "Runtime",
 			mutate: func(t *testing.T, raw map[string]any) { res(t, raw, "DeployFunction")["Runtime"] = "go1.x" }},
 		{name: "no timeout anywhere", rule: "function-timeout-memory", resource: "DeployFunction", property: "Timeout",
@@ -230,7 +234,9 @@ func breakages() []breakage {
 		{name: "infer timeout beyond API Gateway", rule: "infer-timeout", resource: "InferFunction", property: "Timeout",
 			mutate: func(t *testing.T, raw map[string]any) { res(t, raw, "InferFunction")["Timeout"] = 30 }},
 		{name: "async without destination", rule: "function-async-failure", resource: "IngestFunction", property: "OnFailure",
-			mutate: func(t *testing.T, raw map[string]any) { delete(res(t, raw, "IngestFunction", "EventInvokeConfig"), "DestinationConfig") }},
+			mutate: func(t *testing.T, raw map[string]any) {
+				delete(res(t, raw, "IngestFunction", "EventInvokeConfig"), "DestinationConfig")
+			}},
 		{name: "async retries unbounded", rule: "function-async-failure", resource: "IngestFunction", property: "MaximumRetryAttempts",
 			mutate: func(t *testing.T, raw map[string]any) {
 				delete(res(t, raw, "IngestFunction", "EventInvokeConfig"), "MaximumRetryAttempts")
@@ -242,7 +248,9 @@ func breakages() []breakage {
 		{name: "async without invoke config", rule: "function-async-failure", resource: "IngestFunction", property: "EventInvokeConfig",
 			mutate: func(t *testing.T, raw map[string]any) { delete(res(t, raw, "IngestFunction"), "EventInvokeConfig") }},
 		{name: "ingest without reserved concurrency", rule: "function-reserved-concurrency", resource: "IngestFunction", property: "ReservedConcurrentExecutions",
-			mutate: func(t *testing.T, raw map[string]any) { delete(res(t, raw, "IngestFunction"), "ReservedConcurrentExecutions") }},
+			mutate: func(t *testing.T, raw map[string]any) {
+				delete(res(t, raw, "IngestFunction"), "ReservedConcurrentExecutions")
+			}},
 		// Events and queues
 		{name: "rule target without DLQ", rule: "eventbridge-target-dlq", resource: "IngestFunction", property: "Events.ObjectCreated.Properties.DeadLetterConfig",
 			mutate: func(t *testing.T, raw map[string]any) {
@@ -260,13 +268,21 @@ func breakages() []breakage {
 			}},
 		// State machines
 		{name: "definition missing", rule: "sfn-definition", resource: "PipelineStateMachine", property: "DefinitionUri",
-			mutate: func(t *testing.T, raw map[string]any) { res(t, raw, "PipelineStateMachine")["DefinitionUri"] = "missing.asl.json" }},
+			mutate: func(t *testing.T, raw map[string]any) {
+				res(t, raw, "PipelineStateMachine")["DefinitionUri"] = "missing.asl.json"
+			}},
 		{name: "logging off", rule: "sfn-logging", resource: "PipelineStateMachine", property: "Logging.Level",
-			mutate: func(t *testing.T, raw map[string]any) { res(t, raw, "PipelineStateMachine", "Logging")["Level"] = "OFF" }},
+			mutate: func(t *testing.T, raw map[string]any) {
+				res(t, raw, "PipelineStateMachine", "Logging")["Level"] = "OFF"
+			}},
 		{name: "logging without destination", rule: "sfn-logging", resource: "PipelineStateMachine", property: "Logging.Destinations",
-			mutate: func(t *testing.T, raw map[string]any) { delete(res(t, raw, "PipelineStateMachine", "Logging"), "Destinations") }},
+			mutate: func(t *testing.T, raw map[string]any) {
+				delete(res(t, raw, "PipelineStateMachine", "Logging"), "Destinations")
+			}},
 		{name: "tracing off", rule: "sfn-tracing", resource: "PipelineStateMachine", property: "Tracing.Enabled",
-			mutate: func(t *testing.T, raw map[string]any) { res(t, raw, "PipelineStateMachine", "Tracing")["Enabled"] = false }},
+			mutate: func(t *testing.T, raw map[string]any) {
+				res(t, raw, "PipelineStateMachine", "Tracing")["Enabled"] = false
+			}},
 		{name: "task without timeout", rule: "sfn-task-timeout", resource: "PipelineStateMachine", property: "States.Train.TimeoutSeconds",
 			mutateDef: func(t *testing.T, tmpl *Template) { delete(task(t, tmpl, "States", "Train"), "TimeoutSeconds") }},
 		{name: "nested task without retry", rule: "sfn-task-retry", resource: "PipelineStateMachine", property: "Branches[0].States.Notify.Retry",
@@ -274,7 +290,9 @@ func breakages() []breakage {
 				delete(task(t, tmpl, "States", "Fanout", "Branches", 0, "States", "Notify"), "Retry")
 			}},
 		{name: "retry without MaxAttempts", rule: "sfn-task-retry", resource: "PipelineStateMachine", property: "States.Train.Retry[0].MaxAttempts",
-			mutateDef: func(t *testing.T, tmpl *Template) { delete(task(t, tmpl, "States", "Train", "Retry", 0), "MaxAttempts") }},
+			mutateDef: func(t *testing.T, tmpl *Template) {
+				delete(task(t, tmpl, "States", "Train", "Retry", 0), "MaxAttempts")
+			}},
 		{name: "retry without backoff", rule: "sfn-task-retry", resource: "PipelineStateMachine", property: "States.Train.Retry[0].BackoffRate",
 			mutateDef: func(t *testing.T, tmpl *Template) { task(t, tmpl, "States", "Train", "Retry", 0)["BackoffRate"] = 1.0 }},
 		{name: "task without catch", rule: "sfn-task-catch", resource: "PipelineStateMachine", property: "States.Train.Catch",
