@@ -123,6 +123,10 @@ func discardLogger() *slog.Logger { return logging.New(io.Discard, "ERROR") }
 type fakeEndpoint struct {
 	srv *httptest.Server
 
+	// quiet skips recording requests, so benchmarks count the handler's
+	// and the SDK's allocations rather than the fake's bookkeeping.
+	quiet bool
+
 	mu sync.Mutex
 	// answer, when set, replaces the default success answer.
 	answer func(w http.ResponseWriter, r *http.Request, body []byte)
@@ -143,7 +147,23 @@ func newFakeEndpoint(t testing.TB) *fakeEndpoint {
 	return f
 }
 
+// Pre-built answer headers (canonical keys, shared slices).
+var (
+	csvContentType   = []string{"text/csv; charset=utf-8"}
+	championVariant  = []string{"champion"}
+	predictionLength = []string{strconv.Itoa(len(predictionBody))}
+)
+
 func (f *fakeEndpoint) serve(w http.ResponseWriter, r *http.Request) {
+	if f.quiet {
+		_, _ = io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h["Content-Type"] = csvContentType
+		h["X-Amzn-Invoked-Production-Variant"] = championVariant
+		h["Content-Length"] = predictionLength
+		_, _ = io.WriteString(w, predictionBody)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	f.lastPath, f.lastHeaders, f.lastBody = r.URL.Path, r.Header.Clone(), body
@@ -197,3 +217,9 @@ func (f *fakeEndpoint) config(maxAttempts int) aws.Config {
 		HTTPClient:       f.srv.Client(),
 	}
 }
+
+// timeNow is the real clock, for benchmarks.
+func timeNow() time.Time { return time.Now() }
+
+// discardMetrics is an emitter that writes nowhere.
+func discardMetrics() *metrics.Emitter { return metrics.New(io.Discard, "MLOps/test", time.Now) }

@@ -157,17 +157,18 @@ func (h *Handler) predict(ctx context.Context, ev *events.APIGatewayProxyRequest
 		return errorResponse(rerr.status, rerr.message, reqID)
 	}
 
-	in := &sagemakerruntime.InvokeEndpointInput{
-		EndpointName: &h.cfg.EndpointName,
-		Body:         req.body,
-		ContentType:  &req.contentType,
-		InferenceId:  &reqID,
-	}
+	// One allocation holds the input and the strings it points to.
+	call := &invokeCall{req: req, reqID: reqID}
+	in := &call.in
+	in.EndpointName = &h.cfg.EndpointName
+	in.Body = call.req.body
+	in.ContentType = &call.req.contentType
+	in.InferenceId = &call.reqID
 	if req.accept != "" {
-		in.Accept = &req.accept
+		in.Accept = &call.req.accept
 	}
 	if req.variant != "" {
-		in.TargetVariant = &req.variant
+		in.TargetVariant = &call.req.variant
 	}
 
 	callCtx, cancel := context.WithTimeout(ctx, h.callTimeout(ctx))
@@ -218,6 +219,14 @@ func (h *Handler) predict(ctx context.Context, ev *events.APIGatewayProxyRequest
 		resp.IsBase64Encoded = true
 	}
 	return resp
+}
+
+// invokeCall keeps an InvokeEndpoint input together with the values its
+// pointer fields refer to.
+type invokeCall struct {
+	in    sagemakerruntime.InvokeEndpointInput
+	req   predictRequest
+	reqID string
 }
 
 // callTimeout is INVOKE_TIMEOUT, shortened when the Lambda deadline is

@@ -134,7 +134,7 @@ func TestHandlePredictions(t *testing.T) {
 // secret marker wherever AWS puts text.
 func sagemakerErrors() map[string]error {
 	return map[string]error{
-		"validation": &types.ValidationError{Message: aws.String("1 validation error detected: " + secret)},
+		"validation":         &types.ValidationError{Message: aws.String("1 validation error detected: " + secret)},
 		"endpoint not found": &types.ValidationError{Message: aws.String("Endpoint churn-dev of account 123456789012 not found. " + secret)},
 		"model error": &types.ModelError{Message: aws.String("Received server error (500) from primary " + secret),
 			OriginalStatusCode: aws.Int32(500), OriginalMessage: aws.String("Traceback " + secret),

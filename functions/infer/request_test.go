@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestValidVariant(t *testing.T) {
+	tests := []struct {
+		variant string
+		want    bool
+	}{
+		{"champion", true},
+		{"AllTraffic", true},
+		{"blue-2", true},
+		{"a--b", true},
+		{"7", true},
+		{strings.Repeat("a", 63), true},
+		{strings.Repeat("a", 64), false},
+		{"", false},
+		{"-lead", false},
+		{"trail-", false},
+		{"under_score", false},
+		{"spa ce", false},
+		{"dot.ted", false},
+		{"ünïcode", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.variant, func(t *testing.T) {
+			assert.Equal(t, tt.want, validVariant(tt.variant))
+		})
+	}
+}
+
+func TestHeaderLookup(t *testing.T) {
+	tests := []struct {
+		name   string
+		ev     events.APIGatewayProxyRequest
+		want   string
+		wantOK bool
+	}{
+		{name: "exact", ev: events.APIGatewayProxyRequest{Headers: map[string]string{"Content-Type": "text/csv"}}, want: "text/csv", wantOK: true},
+		{name: "any case", ev: events.APIGatewayProxyRequest{Headers: map[string]string{"cOnTeNt-TyPe": "text/csv"}}, want: "text/csv", wantOK: true},
+		{name: "multi-value only", ev: events.APIGatewayProxyRequest{MultiValueHeaders: map[string][]string{"content-type": {"a", "text/csv"}}}, want: "text/csv", wantOK: true},
+		{name: "absent", ev: events.APIGatewayProxyRequest{Headers: map[string]string{"Accept": "*/*"}}},
+		{name: "nil maps", ev: events.APIGatewayProxyRequest{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := header(&tt.ev, "Content-Type")
+			assert.Equal(t, tt.wantOK, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// zeroAllocInvoker answers with a pre-built output and records nothing, so
+// AllocsPerRun counts the handler alone.
+type zeroAllocInvoker struct {
+	out *sagemakerruntime.InvokeEndpointOutput
+}
+
+func (z zeroAllocInvoker) InvokeEndpoint(context.Context, *sagemakerruntime.InvokeEndpointInput, ...func(*sagemakerruntime.Options)) (*sagemakerruntime.InvokeEndpointOutput, error) {
+	return z.out, nil
+}
+
+// TestHandlePredictAllocations bounds what the proxy itself allocates per
+// warm prediction (parsing, deadline, EMF record, response); the SDK call
+// comes on top (about 380, see docs/inference.md) within a 400 budget.
+func TestHandlePredictAllocations(t *testing.T) {
+	rt := zeroAllocInvoker{out: &sagemakerruntime.InvokeEndpointOutput{
+		Body: []byte("0.1873\n"), ContentType: aws.String("text/csv"), InvokedProductionVariant: aws.String("champion"),
+	}}
+	env := newTestEnv(t, rt, nil, DefaultMaxBodyBytes)
+	env.h.metrics = discardMetrics()
+	env.h.log = discardLogger()
+	ev := loadEvent(t, "infer-predict-csv.json")
+	ctx, cancel := lambdaContext()
+	defer cancel()
+	allocs := testing.AllocsPerRun(200, func() {
+		if resp, _ := env.h.Handle(ctx, ev); resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Logf("handler allocations per warm prediction, SDK excluded: %.0f", allocs)
+	assert.LessOrEqual(t, allocs, 15.0)
+}
+
+// FuzzParseRequest feeds arbitrary headers, query and bodies to the
+// request parser: it must never panic, and whatever it accepts must be
+// within the cap, of an allowed type, and valid JSON when declared so.
+func FuzzParseRequest(f *testing.F) {
+	for _, name := range []string{"infer-predict-csv.json", "infer-predict-json.json", "infer-predict-base64.json",
+		"infer-unsupported-type.json", "infer-malformed-json.json", "infer-target-variant.json", "infer-bad-variant.json"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+		require.NoError(f, err)
+		var ev events.APIGatewayProxyRequest
+		require.NoError(f, json.Unmarshal(raw, &ev))
+		f.Add(ev.Headers["Content-Type"], ev.Headers[TargetVariantHeader], ev.QueryStringParameters[TargetVariantQuery], ev.Body, ev.IsBase64Encoded)
+	}
+	const maxBody = 64
+	f.Fuzz(func(t *testing.T, contentType, variantHeader, variantQuery, body string, isBase64 bool) {
+		ev := events.APIGatewayProxyRequest{
+			Headers:               map[string]string{"Content-Type": contentType, TargetVariantHeader: variantHeader},
+			QueryStringParameters: map[string]string{TargetVariantQuery: variantQuery},
+			Body:                  body,
+			IsBase64Encoded:       isBase64,
+		}
+		req, rerr := parseRequest(&ev, maxBody)
+		if rerr != nil {
+			assert.Contains(t, []int{400, 413, 415}, rerr.status)
+			assert.NotEmpty(t, rerr.message)
+			return
+		}
+		assert.NotEmpty(t, req.body)
+		assert.LessOrEqual(t, len(req.body), maxBody)
+		media := strings.ToLower(mediaType(req.contentType))
+		assert.Contains(t, []string{"text/csv", "application/json"}, media)
+		if media == "application/json" {
+			assert.True(t, json.Valid(req.body))
+		}
+		if req.variant != "" {
+			assert.True(t, validVariant(req.variant))
+		}
+		if !isBase64 {
+			assert.Equal(t, body, string(req.body))
+		}
+	})
+}
