@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+
+	"github.com/gomlops/mlops/shared/awsconfig"
+	"github.com/gomlops/mlops/shared/config"
+	"github.com/gomlops/mlops/shared/logging"
+)
+
+func main() {
+	env := config.FromEnv()
+	logLevel := env.StringOr("LOG_LEVEL", "INFO")
+	cfg, err := LoadConfig(env, os.Getenv("AWS_REGION"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deploy:", err)
+		os.Exit(1)
+	}
+	awsCfg, err := awsconfig.Load(context.Background(), awsconfig.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deploy:", err)
+		os.Exit(1)
+	}
+	sm, s3c := sagemaker.NewFromConfig(awsCfg), s3.NewFromConfig(awsCfg)
+	h := &Handler{
+		Models: sm, Configs: sm, Describer: sm, Creator: sm, Updater: sm,
+		Writer: s3c, Reader: s3c,
+		Config: cfg, Log: logging.New(os.Stdout, logLevel), Now: time.Now,
+	}
+	lambda.Start(h.Handle)
+}
