@@ -2,7 +2,6 @@ package guardrails
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -181,14 +180,4 @@ func checkFixtures(t *Template) []Finding {
 		}
 	}
 	return out
-}
-
-// fixtureNames is used by tests to describe what was checked.
-func fixtureNames(dir, fn string) []string {
-	files, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("%s-*.json", functionName(fn))))
-	for i, f := range files {
-		files[i] = filepath.Base(f)
-	}
-	sort.Strings(files)
-	return files
 }
