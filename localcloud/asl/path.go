@@ -29,7 +29,7 @@ func compilePath(s string, reference bool) (*compiledPath, error) {
 		cp.context = true
 		expr = s[1:]
 	}
-	x, err := jp.ParseString(expr)
+	x, err := jp.ParseString(bracketNames(expr))
 	if err != nil {
 		return nil, fmt.Errorf("Value is not a valid JSON path: %q: %v", s, err)
 	}
@@ -216,4 +216,62 @@ func deepCopy(v any) any {
 		return a
 	}
 	return v
+}
+
+// bracketNames rewrites dot-notation names that ojg's parser rejects but
+// AWS accepts (such as "$.delivery-partner") into bracket notation.
+func bracketNames(p string) string {
+	var b strings.Builder
+	depth := 0
+	var quote byte
+	for i := 0; i < len(p); i++ {
+		ch := p[i]
+		switch {
+		case quote != 0:
+			if ch == quote {
+				quote = 0
+			}
+			b.WriteByte(ch)
+			continue
+		case depth > 0 && (ch == '\'' || ch == '"'):
+			quote = ch
+		case ch == '[' || ch == '(':
+			depth++
+		case ch == ']' || ch == ')':
+			depth--
+		}
+		if ch != '.' || depth > 0 {
+			b.WriteByte(ch)
+			continue
+		}
+		b.WriteByte('.')
+		if i+1 < len(p) && p[i+1] == '.' { // descent
+			b.WriteByte('.')
+			i++
+		}
+		j := i + 1
+		for j < len(p) && p[j] != '.' && p[j] != '[' {
+			j++
+		}
+		name := p[i+1 : j]
+		if name != "" && name != "*" && !plainName(name) {
+			s := b.String()
+			b.Reset()
+			b.WriteString(strings.TrimSuffix(s, "."))
+			b.WriteString("['" + strings.ReplaceAll(name, "'", "\\'") + "']")
+		} else {
+			b.WriteString(name)
+		}
+		i = j - 1
+	}
+	return b.String()
+}
+
+func plainName(s string) bool {
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
