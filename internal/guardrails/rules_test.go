@@ -293,6 +293,10 @@ func breakages() []breakage {
 			mutateDef: func(t *testing.T, tmpl *Template) {
 				delete(task(t, tmpl, "States", "Train", "Retry", 0), "MaxAttempts")
 			}},
+		{name: "retry unbounded", rule: "sfn-task-retry", resource: "PipelineStateMachine", property: "States.Train.Retry[0].MaxAttempts",
+			mutateDef: func(t *testing.T, tmpl *Template) { task(t, tmpl, "States", "Train", "Retry", 0)["MaxAttempts"] = 99999999 }},
+		{name: "only a do-not-retry retrier", rule: "sfn-task-retry", resource: "PipelineStateMachine", property: "States.Train.Retry",
+			mutateDef: func(t *testing.T, tmpl *Template) { task(t, tmpl, "States", "Train", "Retry", 0)["MaxAttempts"] = 0 }},
 		{name: "retry without backoff", rule: "sfn-task-retry", resource: "PipelineStateMachine", property: "States.Train.Retry[0].BackoffRate",
 			mutateDef: func(t *testing.T, tmpl *Template) { task(t, tmpl, "States", "Train", "Retry", 0)["BackoffRate"] = 1.0 }},
 		{name: "task without catch", rule: "sfn-task-catch", resource: "PipelineStateMachine", property: "States.Train.Catch",

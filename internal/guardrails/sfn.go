@@ -131,15 +131,25 @@ func stateMachineRules() []Rule {
 						return []Finding{finding(sm.ID, s.path+".Retry", "Task has no Retry")}
 					}
 					var out []Finding
+					retries := false
 					for i, r := range retry {
 						m := asMap(r)
 						p := fmt.Sprintf("%s.Retry[%d]", s.path, i)
-						if n, ok := t.number(m["MaxAttempts"]); !ok || n < 1 || n > maxRetryAttempts {
-							out = append(out, finding(sm.ID, p+".MaxAttempts", "MaxAttempts %v, want 1..%d set explicitly", m["MaxAttempts"], maxRetryAttempts))
+						n, ok := t.number(m["MaxAttempts"])
+						if !ok || n < 0 || n > maxRetryAttempts {
+							out = append(out, finding(sm.ID, p+".MaxAttempts", "MaxAttempts %v, want 0..%d set explicitly", m["MaxAttempts"], maxRetryAttempts))
+							continue
 						}
-						if n, ok := t.number(m["BackoffRate"]); !ok || n <= minBackoffRate {
+						if n == 0 {
+							continue // an explicit "do not retry these errors"
+						}
+						retries = true
+						if b, ok := t.number(m["BackoffRate"]); !ok || b <= minBackoffRate {
 							out = append(out, finding(sm.ID, p+".BackoffRate", "BackoffRate %v, want above %g set explicitly", m["BackoffRate"], minBackoffRate))
 						}
+					}
+					if !retries && len(out) == 0 {
+						out = append(out, finding(sm.ID, s.path+".Retry", "no retrier retries (every MaxAttempts is 0)"))
 					}
 					return out
 				})

@@ -25,7 +25,7 @@ type manifest struct {
 
 // samGenerated are suffixes of the logical ids SAM derives from a resource
 // (its role, its API stage, its alias, ...), which templates may reference.
-var samGenerated = []string{"Role", "Stage", "Deployment", "Alias", "Version", "Policy", "Queue", "Topic"}
+var samGenerated = []string{"Role", "Stage", "Deployment", "Alias", "Version", "Policy", "Queue", "Topic", "UsagePlan", "ApiKey", "Permission"}
 
 func wiringRules() []Rule {
 	return []Rule{
