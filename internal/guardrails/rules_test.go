@@ -294,7 +294,9 @@ func breakages() []breakage {
 				delete(task(t, tmpl, "States", "Train", "Retry", 0), "MaxAttempts")
 			}},
 		{name: "retry unbounded", rule: "sfn-task-retry", resource: "PipelineStateMachine", property: "States.Train.Retry[0].MaxAttempts",
-			mutateDef: func(t *testing.T, tmpl *Template) { task(t, tmpl, "States", "Train", "Retry", 0)["MaxAttempts"] = 99999999 }},
+			mutateDef: func(t *testing.T, tmpl *Template) {
+				task(t, tmpl, "States", "Train", "Retry", 0)["MaxAttempts"] = 99999999
+			}},
 		{name: "only a do-not-retry retrier", rule: "sfn-task-retry", resource: "PipelineStateMachine", property: "States.Train.Retry",
 			mutateDef: func(t *testing.T, tmpl *Template) { task(t, tmpl, "States", "Train", "Retry", 0)["MaxAttempts"] = 0 }},
 		{name: "retry without backoff", rule: "sfn-task-retry", resource: "PipelineStateMachine", property: "States.Train.Retry[0].BackoffRate",
