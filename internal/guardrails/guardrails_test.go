@@ -207,6 +207,21 @@ func removals(t *testing.T, raw map[string]any, tmpl *Template) map[string][]gua
 			}
 		}
 	}
+	for _, r := range tmpl.Sorted("AWS::Serverless::Api") {
+		if asMap(props(raw, r.ID)["DefinitionBody"]) == nil {
+			continue
+		}
+		id := r.ID
+		out["authorization"] = append(out["authorization"], guardRemoval{where: id + " OpenAPI security", rule: "api-authorization", resource: id, raw: func(raw map[string]any) {
+			body := asMap(props(raw, id)["DefinitionBody"])
+			delete(body, "security")
+			for _, ops := range asMap(body["paths"]) {
+				for _, op := range asMap(ops) {
+					delete(asMap(op), "security")
+				}
+			}
+		}})
+	}
 	for _, m := range tmpl.Sorted("AWS::ApiGateway::Method") {
 		id := m.ID
 		if !strings.EqualFold(fmt.Sprint(m.Properties["HttpMethod"]), "OPTIONS") {
