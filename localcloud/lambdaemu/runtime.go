@@ -8,10 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,6 +60,11 @@ type instance struct {
 	current *invocation
 	logBuf  *strings.Builder // the current invocation's log lines (for LogType Tail)
 	started time.Time
+
+	logPipe       *os.File
+	logs          *lineWriter
+	readsReturned atomic.Int64
+	readsDone     atomic.Int64
 }
 
 // startInstance starts a bootstrap process behind a new Runtime API
@@ -84,24 +91,70 @@ func startInstance(fn *function, binary string, env []string, logs *prefixWriter
 	in.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = in.srv.Serve(ln) }()
 
+	// Our own pipe (rather than an io.Writer) lets drainLogs see whether
+	// output written before a response is still unread.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		_ = in.srv.Close()
+		return nil, fmt.Errorf("log pipe: %w", err)
+	}
 	cmd := exec.Command(binary)
 	cmd.Env = append(env, "AWS_LAMBDA_RUNTIME_API="+in.addr)
 	cmd.Dir = fn.taskRoot
-	out := logs.lineWriter(in)
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdout, cmd.Stderr = pw, pw
 	in.started = time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	_ = pw.Close()
+	if err != nil {
+		_ = pr.Close()
 		_ = in.srv.Close()
 		return nil, fmt.Errorf("start %s: %w", binary, err)
 	}
 	in.cmd = cmd
+	in.logPipe = pr
+	in.logs = logs.lineWriter(in)
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		buf := make([]byte, 32*1024)
+		for {
+			n, err := pr.Read(buf)
+			in.readsReturned.Add(1)
+			if n > 0 {
+				_, _ = in.logs.Write(buf[:n])
+			}
+			in.readsDone.Add(1)
+			if err != nil {
+				in.logs.flush()
+				return
+			}
+		}
+	}()
 	go func() {
 		in.exitErr = cmd.Wait()
-		out.flush()
+		select {
+		case <-readerDone:
+		case <-time.After(time.Second): // a child process still holds the pipe
+		}
+		_ = pr.Close()
 		close(in.exited)
 		in.shutdown()
 	}()
 	return in, nil
+}
+
+// drainLogs waits (briefly) until the output the process wrote so far has
+// been read, so an invocation's log lines precede its END line and belong
+// to its log tail.
+func (in *instance) drainLogs() {
+	for i := 0; i < 500; i++ {
+		if pendingBytes(in.logPipe) == 0 && in.readsReturned.Load() == in.readsDone.Load() {
+			in.logs.mu.Lock()
+			in.logs.mu.Unlock()
+			return
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
 }
 
 // kill stops the process and its listener.

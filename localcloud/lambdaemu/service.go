@@ -710,6 +710,9 @@ func (f *function) run(in *instance, req InvokeInput, reqID string, payload []by
 		o.fnErr = newFunctionError(reqID, "Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", reqID, timeout.Seconds()))
 	}
 	out.Duration = time.Since(start)
+	if healthy {
+		in.drainLogs()
+	}
 	if o.fnErr != nil {
 		o.fnErr.RequestID = reqID
 		out.FunctionError, out.Payload = o.fnErr, o.fnErr.Payload
