@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -484,4 +485,23 @@ func TestLoadConfig(t *testing.T) {
 		"CAPTURE_SAMPLING_PERCENT: 101 is outside", "INFERENCE_IMAGE: unset and no default", "ROLLBACK_ALARM_NAMES: 11 alarms"} {
 		assert.ErrorContains(t, err, want)
 	}
+}
+
+// TestLambdaWire runs the handler through aws-lambda-go's own adapter with
+// the fixture's bytes, as the Lambda runtime does.
+func TestLambdaWire(t *testing.T) {
+	sm := &fakeSageMaker{describe: notFound}
+	h, _ := newHandler(sm, &fakeS3{})
+	payload, err := os.ReadFile(filepath.Join("..", "..", "events", "deploy-start.json"))
+	require.NoError(t, err)
+	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"endpointName":"churn-dev","modelName":"`+testModel+`","endpointConfigName":"`+testConfigN+`","mode":"create"}`, string(out))
+
+	sm.describe = endpoint(smtypes.EndpointStatusUpdating, oldConfig, "config-someone-else")
+	_, err = lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
+	var ie messages.InvokeResponse_Error
+	require.True(t, errors.As(err, &ie), "%v", err)
+	assert.Equal(t, faults.TransientErrorName, ie.Type)
+	assert.Contains(t, ie.Message, "endpoint is already being updated")
 }

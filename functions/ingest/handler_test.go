@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -327,4 +328,18 @@ func FuzzDecodeObjectCreated(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLambdaWire runs the handler through aws-lambda-go's own adapter with
+// the fixture's bytes, as the Lambda runtime does for an EventBridge target.
+func TestLambdaWire(t *testing.T) {
+	env := newTestHandler(t, &fakeSFN{})
+	out, err := lambda.NewHandler(env.h.Handle).Invoke(context.Background(), loadEvent(t, "ingest-object-created.json"))
+	require.NoError(t, err)
+	assert.Equal(t, "null", string(out))
+	assert.Len(t, env.sfn.calls, 1)
+
+	_, err = lambda.NewHandler(env.h.Handle).Invoke(context.Background(), []byte(`"just a string"`))
+	require.NoError(t, err, "a malformed event is dropped, not retried")
+	assert.Len(t, env.sfn.calls, 1)
 }

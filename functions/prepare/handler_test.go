@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
@@ -298,4 +299,24 @@ func TestLoadConfig(t *testing.T) {
 	LoadConfig(r)
 	assert.ErrorContains(t, r.Err(), "GLUE_JOB_NAME: required")
 	assert.ErrorContains(t, r.Err(), "ARTIFACTS_BUCKET: required")
+}
+
+// TestLambdaWire runs the handler through aws-lambda-go's own adapter with
+// the fixture's bytes, as the Lambda runtime does: the JSON the state machine
+// gets back, and the error name its Retry/Catch match on.
+func TestLambdaWire(t *testing.T) {
+	f := &fakeGlue{get: func(context.Context) (*glue.GetJobRunOutput, error) {
+		return &glue.GetJobRunOutput{JobRun: &gluetypes.JobRun{JobRunState: gluetypes.JobRunStateFailed, ErrorMessage: aws.String("bad rows")}}, nil
+	}}
+	h, _ := newHandler(t, f)
+	payload, err := os.ReadFile(filepath.Join("..", "..", "events", "prepare-status.json"))
+	require.NoError(t, err)
+	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"state":"FAILED","detail":"FAILED","reason":"bad rows"}`, string(out))
+
+	_, err = lambda.NewHandler(h.Handle).Invoke(context.Background(), []byte(`{"action":"start","executionName":""}`))
+	var ie messages.InvokeResponse_Error
+	require.True(t, errors.As(err, &ie), "%v", err)
+	assert.Equal(t, faults.PermanentErrorName, ie.Type)
 }

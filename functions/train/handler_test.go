@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -387,4 +388,30 @@ func TestLoadConfig(t *testing.T) {
 			tt.check(t, c)
 		})
 	}
+}
+
+// TestLambdaWire runs the handler through aws-lambda-go's own adapter with
+// the fixture's bytes, as the Lambda runtime does.
+func TestLambdaWire(t *testing.T) {
+	sm := &fakeSageMaker{}
+	h, _ := newHandler(sm, nil)
+	payload, err := os.ReadFile(filepath.Join("..", "..", "events", "train-start.json"))
+	require.NoError(t, err)
+	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"trainingJobName":"`+testJob+`"}`, string(out))
+
+	payload, err = os.ReadFile(filepath.Join("..", "..", "events", "train-status.json"))
+	require.NoError(t, err)
+	out, err = lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"state":"RUNNING","detail":"InProgress"}`, string(out))
+
+	sm.describe = func(context.Context) (*sagemaker.DescribeTrainingJobOutput, error) {
+		return nil, apiErr("ThrottlingException", "slow")
+	}
+	_, err = lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
+	var ie messages.InvokeResponse_Error
+	require.True(t, errors.As(err, &ie), "%v", err)
+	assert.Equal(t, faults.TransientErrorName, ie.Type)
 }
