@@ -100,8 +100,19 @@ type Result struct {
 	Cause  string
 }
 
-// ErrAborted is the cancellation cause StopExecution uses.
+// ErrAborted is the cancellation cause for an execution stopped without
+// an error or cause.
 var ErrAborted = errors.New("execution aborted")
+
+// AbortError is the cancellation cause StopExecution uses: its Error and
+// Cause go into the ExecutionAborted event, as in AWS.
+type AbortError struct {
+	Err   string
+	Cause string
+}
+
+// Error implements error.
+func (a *AbortError) Error() string { return "execution aborted: " + a.Err + " " + a.Cause }
 
 var errExecutionTimedOut = errors.New("execution timed out")
 
@@ -133,8 +144,19 @@ func (e *Engine) Run(ctx context.Context, sm *StateMachine, info ExecutionInfo, 
 			h.add(th.prev, now, "ExecutionTimedOut", "executionTimedOutEventDetails", map[string]any{"error": ErrTimeout, "cause": "The execution timed out"})
 			return Result{Status: StatusTimedOut, Error: ErrTimeout, Cause: "The execution timed out"}
 		}
-		h.add(th.prev, now, "ExecutionAborted", "executionAbortedEventDetails", map[string]any{})
-		return Result{Status: StatusAborted}
+		details := map[string]any{}
+		res := Result{Status: StatusAborted}
+		var ab *AbortError
+		if errors.As(cause, &ab) {
+			if ab.Err != "" {
+				details["error"], res.Error = ab.Err, ab.Err
+			}
+			if ab.Cause != "" {
+				details["cause"], res.Cause = ab.Cause, ab.Cause
+			}
+		}
+		h.add(th.prev, now, "ExecutionAborted", "executionAbortedEventDetails", details)
+		return res
 	}
 	if fail != nil {
 		h.add(th.prev, now, "ExecutionFailed", "executionFailedEventDetails", map[string]any{"error": fail.Name, "cause": fail.Cause})
@@ -760,6 +782,7 @@ func (r *run) task(ctx context.Context, th *thread, st *State, res *Resource, pa
 		fail *Failure
 	}
 	done := make(chan outcome, 1)
+	submitted := make(chan any)
 	var waiter *tokenWaiter
 	if token != "" {
 		waiter = r.engine.tokenWaiter(token)
@@ -774,7 +797,11 @@ func (r *run) task(ctx context.Context, th *thread, st *State, res *Resource, pa
 			done <- outcome{v: v}
 			return
 		}
-		r.record(th, "TaskSubmitted", "taskSubmittedEventDetails", map[string]any{"resourceType": res.HistoryType(), "resource": res.HistoryResource(), "output": marshalCompact(v), "outputDetails": payloadDetails()})
+		select {
+		case submitted <- v:
+		case <-tctx.Done():
+			return
+		}
 		select {
 		case tr := <-waiter.result:
 			done <- outcome{v: tr.output, fail: tr.fail}
@@ -809,6 +836,9 @@ func (r *run) task(ctx context.Context, th *thread, st *State, res *Resource, pa
 				r.record(th, "TaskSucceeded", "taskSucceededEventDetails", map[string]any{"resourceType": res.HistoryType(), "resource": res.HistoryResource(), "output": marshalCompact(oc.v), "outputDetails": payloadDetails()})
 			}
 			return oc.v, nil
+		case v := <-submitted:
+			// Only this goroutine records events of the thread (previousEventId).
+			r.record(th, "TaskSubmitted", "taskSubmittedEventDetails", map[string]any{"resourceType": res.HistoryType(), "resource": res.HistoryResource(), "output": marshalCompact(v), "outputDetails": payloadDetails()})
 		case <-beats:
 			heartbeatC = r.engine.cfg.Clock.After(time.Duration(heartbeat) * time.Second)
 		case <-heartbeatC:
