@@ -25,6 +25,7 @@ import (
 	"github.com/gomlops/mlops/shared/config"
 	"github.com/gomlops/mlops/shared/faults"
 	"github.com/gomlops/mlops/shared/images"
+	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/naming"
 	"github.com/gomlops/mlops/shared/pipeline"
 )
@@ -140,8 +141,13 @@ type Handler struct {
 	Reader    GetObjectAPI
 	Config    Config
 	Log       *slog.Logger
+	Metrics   *metrics.Emitter
 	Now       func() time.Time
 }
+
+// MetricDeployments counts finished deployments by Outcome (succeeded,
+// rolled-back, failed).
+const MetricDeployments = "Deployments"
 
 // Handle runs one request from the state machine. Failures are returned as
 // faults.ForTask errors, named TransientError or PermanentError.
@@ -154,7 +160,12 @@ func (h *Handler) Handle(ctx context.Context, req pipeline.DeployRequest) (any, 
 	case pipeline.ActionStart:
 		out, err = h.Start(ctx, req)
 	case pipeline.ActionStatus:
-		out, err = h.Status(ctx, req)
+		var st pipeline.Status
+		st, err = h.Status(ctx, req)
+		if err == nil && st.State != pipeline.StateRunning {
+			h.emitOutcome(ctx, st)
+		}
+		out = st
 	default:
 		err = faults.Invalidf("deploy: unknown action %q (want %q or %q)", req.Action, pipeline.ActionStart, pipeline.ActionStatus)
 	}
@@ -165,6 +176,22 @@ func (h *Handler) Handle(ctx context.Context, req pipeline.DeployRequest) (any, 
 	}
 	return out, nil
 }
+
+// emitOutcome counts a finished deployment; a metric that cannot be written
+// is logged, never allowed to fail the Task.
+func (h *Handler) emitOutcome(ctx context.Context, st pipeline.Status) {
+	outcome := strings.ToLower(string(st.State))
+	if strings.HasPrefix(st.Reason, reasonRolledBack) {
+		outcome = "rolled-back"
+	}
+	dims := []metrics.Dimension{{Name: "Function", Value: "deploy"}, {Name: "EndpointName", Value: h.Config.EndpointName}, {Name: "Outcome", Value: outcome}}
+	if err := h.Metrics.Emit(dims, map[string]string{"detail": st.Detail}, metrics.Metric{Name: MetricDeployments, Unit: metrics.Count, Value: 1}); err != nil {
+		h.Log.WarnContext(ctx, "emit metric", "metric", MetricDeployments, "error", err)
+	}
+}
+
+// reasonRolledBack starts the reason of a deployment SageMaker rolled back.
+const reasonRolledBack = "deployment rolled back"
 
 // errBusy is the endpoint being changed by someone else; the state machine
 // retries the Task later rather than queueing a second update.
@@ -423,7 +450,7 @@ func (h *Handler) Status(ctx context.Context, req pipeline.DeployRequest) (pipel
 	case smtypes.EndpointStatusInService:
 		if current != d.EndpointConfigName {
 			st.State = pipeline.StateFailed
-			st.Reason = fmt.Sprintf("deployment rolled back: endpoint %q serves configuration %q, not %q", d.EndpointName, current, d.EndpointConfigName)
+			st.Reason = fmt.Sprintf(reasonRolledBack+": endpoint %q serves configuration %q, not %q", d.EndpointName, current, d.EndpointConfigName)
 			return st, nil
 		}
 		if err := h.record(ctx, req, *d); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"github.com/gomlops/mlops/shared/config"
 	"github.com/gomlops/mlops/shared/faults"
 	"github.com/gomlops/mlops/shared/logging"
+	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/pipeline"
 )
 
@@ -158,12 +160,30 @@ func (f *fakeS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*
 	return &s3.GetObjectOutput{Body: io.NopCloser(strings.NewReader(f.record))}, nil
 }
 
-func newHandler(sm *fakeSageMaker, reg *fakeS3) (*Handler, *bytes.Buffer) {
-	var logs bytes.Buffer
+func newHandler(sm *fakeSageMaker, reg *fakeS3) (h *Handler, logs, emf *bytes.Buffer) {
+	logs, emf = &bytes.Buffer{}, &bytes.Buffer{}
 	return &Handler{
 		Models: sm, Configs: sm, Describer: sm, Creator: sm, Updater: sm, Writer: reg, Reader: reg,
-		Config: testConfig(), Log: logging.New(&logs, "DEBUG"), Now: func() time.Time { return testNow },
-	}, &logs
+		Config: testConfig(), Log: logging.New(logs, "DEBUG"), Now: func() time.Time { return testNow },
+		Metrics: metrics.New(emf, "MLOps/test", func() time.Time { return testNow }),
+	}, logs, emf
+}
+
+// emitted returns "Metric/Outcome=value" for every EMF record written.
+func emitted(t testing.TB, emf *bytes.Buffer) []string {
+	t.Helper()
+	var out []string
+	dec := json.NewDecoder(emf)
+	for dec.More() {
+		var rec map[string]any
+		require.NoError(t, dec.Decode(&rec))
+		meta := rec["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+		name := meta["Metrics"].([]any)[0].(map[string]any)["Name"].(string)
+		dims := meta["Dimensions"].([]any)[0].([]any)
+		last := dims[len(dims)-1].(string)
+		out = append(out, fmt.Sprintf("%s/%s=%v/%v", name, last, rec[last], rec[name]))
+	}
+	return out
 }
 
 func apiErr(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }
@@ -326,7 +346,7 @@ func TestStart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sm, reg := &tt.sm, &tt.reg
-			h, _ := newHandler(sm, reg)
+			h, _, _ := newHandler(sm, reg)
 			if tt.noAlarms {
 				h.Config.RollbackAlarmNames = nil
 			}
@@ -392,24 +412,25 @@ func TestStatus(t *testing.T) {
 		reg       fakeS3
 		mutate    func(*pipeline.DeployRequest)
 		want      pipeline.Status
+		outcome   string // Deployments metric's Outcome, "" for none
 		wantWrite bool
 		wantErr   string
 		wantMsg   string
 	}{
 		{name: "in service on the new configuration records the live model", describe: endpoint(smtypes.EndpointStatusInService, testConfigN, ""),
-			want: pipeline.Status{State: pipeline.StateSucceeded, Detail: "InService"}, wantWrite: true},
+			want: pipeline.Status{State: pipeline.StateSucceeded, Detail: "InService"}, outcome: "succeeded", wantWrite: true},
 		{name: "in service on another configuration was rolled back", describe: endpoint(smtypes.EndpointStatusInService, oldConfig, ""),
 			want: pipeline.Status{State: pipeline.StateFailed, Detail: "InService",
-				Reason: `deployment rolled back: endpoint "churn-dev" serves configuration "` + oldConfig + `", not "` + testConfigN + `"`}},
+				Reason: `deployment rolled back: endpoint "churn-dev" serves configuration "` + oldConfig + `", not "` + testConfigN + `"`}, outcome: "rolled-back"},
 		{name: "failed", describe: endpoint(smtypes.EndpointStatusFailed, testConfigN, ""),
-			want: pipeline.Status{State: pipeline.StateFailed, Detail: "Failed", Reason: "The primary container for production variant AllTraffic did not pass the ping health check."}},
+			want: pipeline.Status{State: pipeline.StateFailed, Detail: "Failed", Reason: "The primary container for production variant AllTraffic did not pass the ping health check."}, outcome: "failed"},
 		{name: "update rollback failed", describe: endpoint(smtypes.EndpointStatusUpdateRollbackFailed, oldConfig, ""),
-			want: pipeline.Status{State: pipeline.StateFailed, Detail: "UpdateRollbackFailed", Reason: `endpoint "churn-dev" is UpdateRollbackFailed`}},
+			want: pipeline.Status{State: pipeline.StateFailed, Detail: "UpdateRollbackFailed", Reason: `endpoint "churn-dev" is UpdateRollbackFailed`}, outcome: "failed"},
 		{name: "creating", describe: endpoint(smtypes.EndpointStatusCreating, testConfigN, ""), want: pipeline.Status{State: pipeline.StateRunning, Detail: "Creating"}},
 		{name: "updating", describe: endpoint(smtypes.EndpointStatusUpdating, oldConfig, testConfigN), want: pipeline.Status{State: pipeline.StateRunning, Detail: "Updating"}},
 		{name: "rolling back", describe: endpoint(smtypes.EndpointStatusRollingBack, oldConfig, ""), want: pipeline.Status{State: pipeline.StateRunning, Detail: "RollingBack"}},
 		{name: "endpoint gone", describe: notFound,
-			want: pipeline.Status{State: pipeline.StateFailed, Detail: "NotFound", Reason: `endpoint "churn-dev" does not exist`}},
+			want: pipeline.Status{State: pipeline.StateFailed, Detail: "NotFound", Reason: `endpoint "churn-dev" does not exist`}, outcome: "failed"},
 		{name: "registry write throttled is transient", describe: endpoint(smtypes.EndpointStatusInService, testConfigN, ""),
 			reg: fakeS3{putErr: apiErr("SlowDown", "Please reduce your request rate.")}, wantWrite: true,
 			wantErr: faults.TransientErrorName, wantMsg: "write registry record s3://" + testArtifacts + "/registry/churn-dev/live.json"},
@@ -430,7 +451,7 @@ func TestStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sm, reg := &fakeSageMaker{describe: tt.describe}, &tt.reg
-			h, _ := newHandler(sm, reg)
+			h, _, emf := newHandler(sm, reg)
 			r := req
 			if tt.mutate != nil {
 				tt.mutate(&r)
@@ -463,6 +484,11 @@ func TestStatus(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, out)
+			var wantMetrics []string
+			if tt.outcome != "" {
+				wantMetrics = []string{"Deployments/Outcome=" + tt.outcome + "/1"}
+			}
+			assert.Equal(t, wantMetrics, emitted(t, emf))
 		})
 	}
 }
@@ -491,7 +517,7 @@ func TestLoadConfig(t *testing.T) {
 // the fixture's bytes, as the Lambda runtime does.
 func TestLambdaWire(t *testing.T) {
 	sm := &fakeSageMaker{describe: notFound}
-	h, _ := newHandler(sm, &fakeS3{})
+	h, _, _ := newHandler(sm, &fakeS3{})
 	payload, err := os.ReadFile(filepath.Join("..", "..", "events", "deploy-start.json"))
 	require.NoError(t, err)
 	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)

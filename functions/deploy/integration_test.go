@@ -31,7 +31,7 @@ func TestIntegrationFirstDeployment(t *testing.T) {
 	_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(testArtifacts)})
 	require.NoError(t, err)
 
-	h, _ := newHandler(nil, nil)
+	h, _, _ := newHandler(nil, nil)
 	h.Models, h.Configs, h.Describer, h.Creator, h.Updater = sm, sm, sm, sm, sm
 	h.Writer, h.Reader = s3c, s3c
 	want := pipeline.Deployment{EndpointName: testEndpoint, ModelName: testModel, EndpointConfigName: testConfigN, Mode: ModeCreate}

@@ -13,11 +13,12 @@ import (
 	"github.com/gomlops/mlops/shared/awsconfig"
 	"github.com/gomlops/mlops/shared/config"
 	"github.com/gomlops/mlops/shared/logging"
+	"github.com/gomlops/mlops/shared/metrics"
 )
 
 func main() {
 	env := config.FromEnv()
-	logLevel := env.StringOr("LOG_LEVEL", "INFO")
+	logLevel, namespace := env.StringOr("LOG_LEVEL", "INFO"), env.String("METRICS_NAMESPACE")
 	cfg, err := LoadConfig(env, os.Getenv("AWS_REGION"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deploy:", err)
@@ -33,6 +34,7 @@ func main() {
 		Models: sm, Configs: sm, Describer: sm, Creator: sm, Updater: sm,
 		Writer: s3c, Reader: s3c,
 		Config: cfg, Log: logging.New(os.Stdout, logLevel), Now: time.Now,
+		Metrics: metrics.New(os.Stdout, namespace, time.Now),
 	}
 	lambda.Start(h.Handle)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gomlops/mlops/shared/config"
 	"github.com/gomlops/mlops/shared/faults"
+	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/naming"
 	"github.com/gomlops/mlops/shared/pipeline"
 )
@@ -53,10 +55,14 @@ type Handler struct {
 	Starter StartJobRunAPI
 	Getter  GetJobRunAPI
 	// Runs lists the job's runs, to find one a retried start already made.
-	Runs   glue.GetJobRunsAPIClient
-	Config Config
-	Log    *slog.Logger
+	Runs    glue.GetJobRunsAPIClient
+	Config  Config
+	Log     *slog.Logger
+	Metrics *metrics.Emitter
 }
+
+// MetricRuns counts job runs that ended, by Outcome (succeeded, failed).
+const MetricRuns = "PrepareRuns"
 
 // Handle runs one request from the state machine. Failures are returned as
 // faults.ForTask errors, named TransientError or PermanentError.
@@ -173,7 +179,20 @@ func (h *Handler) Status(ctx context.Context, req pipeline.PrepareRequest) (pipe
 	if got := run.Arguments[ArgExecutionName]; got != "" && got != req.ExecutionName {
 		return pipeline.Status{}, faults.Invalidf("glue job run %q belongs to execution %q, not %q", req.JobRunID, got, req.ExecutionName)
 	}
-	return statusOf(run), nil
+	st := statusOf(run)
+	if st.State != pipeline.StateRunning {
+		h.emitOutcome(ctx, st)
+	}
+	return st, nil
+}
+
+// emitOutcome counts a finished run; a metric that cannot be written is
+// logged, never allowed to fail the Task.
+func (h *Handler) emitOutcome(ctx context.Context, st pipeline.Status) {
+	dims := []metrics.Dimension{{Name: "Function", Value: "prepare"}, {Name: "Outcome", Value: strings.ToLower(string(st.State))}}
+	if err := h.Metrics.Emit(dims, map[string]string{"detail": st.Detail}, metrics.Metric{Name: MetricRuns, Unit: metrics.Count, Value: 1}); err != nil {
+		h.Log.WarnContext(ctx, "emit metric", "metric", MetricRuns, "error", err)
+	}
 }
 
 // statusOf maps a Glue job run state to the pipeline's.

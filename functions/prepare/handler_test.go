@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/gomlops/mlops/shared/config"
 	"github.com/gomlops/mlops/shared/faults"
 	"github.com/gomlops/mlops/shared/logging"
+	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/pipeline"
 )
 
@@ -89,12 +91,30 @@ func (f *fakeGlue) GetJobRuns(ctx context.Context, in *glue.GetJobRunsInput, _ .
 	return &f.pages[i], nil
 }
 
-func newHandler(t testing.TB, f *fakeGlue) (*Handler, *bytes.Buffer) {
+func newHandler(t testing.TB, f *fakeGlue) (h *Handler, logs, emf *bytes.Buffer) {
 	t.Helper()
 	f.t = t
-	var logs bytes.Buffer
+	logs, emf = &bytes.Buffer{}, &bytes.Buffer{}
 	return &Handler{Starter: f, Getter: f, Runs: f, Config: Config{GlueJobName: testJob, ArtifactsBucket: testArtifacts},
-		Log: logging.New(&logs, "DEBUG")}, &logs
+		Log: logging.New(logs, "DEBUG"), Metrics: metrics.New(emf, "MLOps/test", time.Now)}, logs, emf
+}
+
+// outcomes returns the Outcome dimension of every PrepareRuns record.
+func outcomes(t testing.TB, emf *bytes.Buffer) []string {
+	t.Helper()
+	var out []string
+	dec := json.NewDecoder(emf)
+	for dec.More() {
+		var rec struct {
+			Function, Outcome string
+			PrepareRuns       float64
+		}
+		require.NoError(t, dec.Decode(&rec))
+		assert.Equal(t, "prepare", rec.Function)
+		assert.Equal(t, 1.0, rec.PrepareRuns)
+		out = append(out, rec.Outcome)
+	}
+	return out
 }
 
 func apiErr(code string) error {
@@ -172,7 +192,7 @@ func TestStart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, logs := newHandler(t, &tt.glue)
+			h, logs, _ := newHandler(t, &tt.glue)
 			ctx := context.Background()
 			if tt.timeout > 0 {
 				var cancel context.CancelFunc
@@ -267,7 +287,7 @@ func TestStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeGlue{get: tt.get}
-			h, _ := newHandler(t, f)
+			h, _, emf := newHandler(t, f)
 			req := loadRequest(t, "prepare-status.json")
 			if tt.mutate != nil {
 				tt.mutate(&req)
@@ -282,6 +302,11 @@ func TestStatus(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, out)
+			var wantOutcomes []string
+			if tt.want.State != pipeline.StateRunning {
+				wantOutcomes = []string{strings.ToLower(string(tt.want.State))}
+			}
+			assert.Equal(t, wantOutcomes, outcomes(t, emf))
 			require.Len(t, f.gets, 1)
 			assert.Equal(t, testJob, aws.ToString(f.gets[0].JobName))
 			assert.Equal(t, testRunID, aws.ToString(f.gets[0].RunId))
@@ -308,7 +333,7 @@ func TestLambdaWire(t *testing.T) {
 	f := &fakeGlue{get: func(context.Context) (*glue.GetJobRunOutput, error) {
 		return &glue.GetJobRunOutput{JobRun: &gluetypes.JobRun{JobRunState: gluetypes.JobRunStateFailed, ErrorMessage: aws.String("bad rows")}}, nil
 	}}
-	h, _ := newHandler(t, f)
+	h, _, _ := newHandler(t, f)
 	payload, err := os.ReadFile(filepath.Join("..", "..", "events", "prepare-status.json"))
 	require.NoError(t, err)
 	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)

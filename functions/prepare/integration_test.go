@@ -34,7 +34,7 @@ func TestIntegrationGlueJobRun(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	h, _ := newHandler(t, &fakeGlue{})
+	h, _, _ := newHandler(t, &fakeGlue{})
 	h.Starter, h.Getter, h.Runs = client, client, client
 
 	req := loadRequest(t, "prepare-start.json")
@@ -104,7 +104,7 @@ func TestIntegrationConcurrentRunsExceeded(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
-	h, _ := newHandler(t, &fakeGlue{})
+	h, _, _ := newHandler(t, &fakeGlue{})
 	h.Starter, h.Getter, h.Runs = client, client, client
 
 	req := loadRequest(t, "prepare-start.json")

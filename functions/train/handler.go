@@ -23,6 +23,7 @@ import (
 	"github.com/gomlops/mlops/shared/config"
 	"github.com/gomlops/mlops/shared/faults"
 	"github.com/gomlops/mlops/shared/images"
+	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/naming"
 	"github.com/gomlops/mlops/shared/pipeline"
 )
@@ -136,7 +137,16 @@ type Handler struct {
 	Registry  GetObjectAPI
 	Config    Config
 	Log       *slog.Logger
+	Metrics   *metrics.Emitter
 }
+
+// Metrics train emits when a job ends.
+const (
+	// MetricJobs counts finished training jobs by Outcome (succeeded, failed).
+	MetricJobs = "TrainingJobs"
+	// MetricObjective is a completed job's objective metric, by ObjectiveMetric.
+	MetricObjective = "ModelObjective"
+)
 
 // Handle runs one request from the state machine. Failures are returned as
 // faults.ForTask errors, named TransientError or PermanentError.
@@ -149,7 +159,12 @@ func (h *Handler) Handle(ctx context.Context, req pipeline.TrainRequest) (any, e
 	case pipeline.ActionStart:
 		out, err = h.Start(ctx, req)
 	case pipeline.ActionStatus:
-		out, err = h.Status(ctx, req)
+		var st pipeline.TrainStatus
+		st, err = h.Status(ctx, req)
+		if err == nil && st.State != pipeline.StateRunning {
+			h.emitOutcome(ctx, st)
+		}
+		out = st
 	default:
 		err = faults.Invalidf("train: unknown action %q (want %q or %q)", req.Action, pipeline.ActionStart, pipeline.ActionStatus)
 	}
@@ -159,6 +174,21 @@ func (h *Handler) Handle(ctx context.Context, req pipeline.TrainRequest) (any, e
 		return nil, faults.ForTask(err)
 	}
 	return out, nil
+}
+
+// emitOutcome records a finished job; a metric that cannot be written is
+// logged, never allowed to fail the Task.
+func (h *Handler) emitOutcome(ctx context.Context, st pipeline.TrainStatus) {
+	fn := metrics.Dimension{Name: "Function", Value: "train"}
+	err := h.Metrics.Emit([]metrics.Dimension{fn, {Name: "Outcome", Value: strings.ToLower(string(st.State))}},
+		map[string]string{"detail": st.Detail}, metrics.Metric{Name: MetricJobs, Unit: metrics.Count, Value: 1})
+	if err == nil && st.Metric != nil {
+		err = h.Metrics.Emit([]metrics.Dimension{fn, {Name: "ObjectiveMetric", Value: st.Metric.Name}}, nil,
+			metrics.Metric{Name: MetricObjective, Unit: metrics.None, Value: st.Metric.Value})
+	}
+	if err != nil {
+		h.Log.WarnContext(ctx, "emit metric", "error", err)
+	}
 }
 
 // Start launches the execution's training job. A retried launch whose job

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"github.com/gomlops/mlops/shared/config"
 	"github.com/gomlops/mlops/shared/faults"
 	"github.com/gomlops/mlops/shared/logging"
+	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/pipeline"
 )
 
@@ -97,12 +99,30 @@ func (f *fakeS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*
 	return &s3.GetObjectOutput{Body: io.NopCloser(strings.NewReader(f.body))}, nil
 }
 
-func newHandler(sm *fakeSageMaker, reg *fakeS3) (*Handler, *bytes.Buffer) {
-	var logs bytes.Buffer
+func newHandler(sm *fakeSageMaker, reg *fakeS3) (h *Handler, logs, emf *bytes.Buffer) {
+	logs, emf = &bytes.Buffer{}, &bytes.Buffer{}
 	if reg == nil {
 		reg = &fakeS3{err: &s3types.NoSuchKey{}}
 	}
-	return &Handler{Creator: sm, Describer: sm, Registry: reg, Config: testConfig(), Log: logging.New(&logs, "DEBUG")}, &logs
+	return &Handler{Creator: sm, Describer: sm, Registry: reg, Config: testConfig(), Log: logging.New(logs, "DEBUG"),
+		Metrics: metrics.New(emf, "MLOps/test", time.Now)}, logs, emf
+}
+
+// emitted returns "Metric/Outcome=value" for every EMF record written.
+func emitted(t testing.TB, emf *bytes.Buffer) []string {
+	t.Helper()
+	var out []string
+	dec := json.NewDecoder(emf)
+	for dec.More() {
+		var rec map[string]any
+		require.NoError(t, dec.Decode(&rec))
+		meta := rec["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+		name := meta["Metrics"].([]any)[0].(map[string]any)["Name"].(string)
+		dims := meta["Dimensions"].([]any)[0].([]any)
+		last := dims[len(dims)-1].(string)
+		out = append(out, fmt.Sprintf("%s/%s=%v/%v", name, last, rec[last], rec[name]))
+	}
+	return out
 }
 
 func apiErr(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }
@@ -167,7 +187,7 @@ func TestStart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sm := &fakeSageMaker{create: tt.create, describe: tt.describe}
-			h, _ := newHandler(sm, nil)
+			h, _, _ := newHandler(sm, nil)
 			h.Config.UseSpot = tt.spot
 			ctx := context.Background()
 			if tt.timeout > 0 {
@@ -309,7 +329,7 @@ func TestStatus(t *testing.T) {
 			if reg == nil {
 				reg = &fakeS3{err: errors.New("registry must not be read")}
 			}
-			h, _ := newHandler(sm, reg)
+			h, _, emf := newHandler(sm, reg)
 			req := loadRequest(t, "train-status.json")
 			if tt.mutate != nil {
 				tt.mutate(&req)
@@ -329,6 +349,14 @@ func TestStatus(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, out)
+			var wantMetrics []string
+			if tt.want.State != pipeline.StateRunning {
+				wantMetrics = append(wantMetrics, "TrainingJobs/Outcome="+strings.ToLower(string(tt.want.State))+"/1")
+			}
+			if tt.want.Metric != nil {
+				wantMetrics = append(wantMetrics, fmt.Sprintf("ModelObjective/ObjectiveMetric=%s/%v", tt.want.Metric.Name, tt.want.Metric.Value))
+			}
+			assert.Equal(t, wantMetrics, emitted(t, emf))
 			require.Len(t, sm.describes, 1)
 			assert.Equal(t, testJob, aws.ToString(sm.describes[0].TrainingJobName))
 			assert.Empty(t, sm.creates)
@@ -394,7 +422,7 @@ func TestLoadConfig(t *testing.T) {
 // the fixture's bytes, as the Lambda runtime does.
 func TestLambdaWire(t *testing.T) {
 	sm := &fakeSageMaker{}
-	h, _ := newHandler(sm, nil)
+	h, _, _ := newHandler(sm, nil)
 	payload, err := os.ReadFile(filepath.Join("..", "..", "events", "train-start.json"))
 	require.NoError(t, err)
 	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)

@@ -29,7 +29,7 @@ func TestIntegrationTrainingJob(t *testing.T) {
 	_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(testArtifacts)})
 	require.NoError(t, err)
 
-	h, _ := newHandler(nil, nil)
+	h, _, _ := newHandler(nil, nil)
 	h.Creator, h.Describer, h.Registry = sm, sm, s3c
 
 	started, err := h.Handle(ctx, loadRequest(t, "train-start.json"))
