@@ -58,20 +58,34 @@ func await(t *testing.T, svc *Service, arn string) asl.ExecutionOutcome {
 	return oc
 }
 
-// advanceUntilDone fast-forwards a manual clock until the execution ends.
+// advanceUntilDone fast-forwards a manual clock until the execution ends,
+// moving to the next wake-up only when the execution is quiescent (same
+// history length and the same sleepers for a few ticks), so a timeout never
+// fires while an integration call is still answering.
 func advanceUntilDone(t *testing.T, svc *Service, m *clock.Manual, arn string) asl.ExecutionOutcome {
 	t.Helper()
 	ex, err := svc.execution(arn)
 	require.NoError(t, err)
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(20 * time.Second)
+	lastLen, lastPending, stable := -1, -1, 0
 	for {
 		select {
 		case <-ex.done:
 			return await(t, svc, arn)
 		case <-deadline:
 			t.Fatal("execution did not finish")
-		case <-time.After(time.Millisecond):
+		case <-time.After(300 * time.Microsecond):
+		}
+		l, p := ex.hist.Len(), m.Pending()
+		if l == lastLen && p == lastPending && p > 0 {
+			stable++
+		} else {
+			stable = 0
+		}
+		lastLen, lastPending = l, p
+		if stable >= 3 {
 			m.AdvanceToNext()
+			stable = 0
 		}
 	}
 }
