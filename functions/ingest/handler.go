@@ -158,6 +158,7 @@ type Rejection struct {
 	Detail string
 }
 
+// Error says why the event was dropped.
 func (r *Rejection) Error() string { return r.Reason + ": " + r.Detail }
 
 func malformed(reason, format string, args ...any) error {
