@@ -505,7 +505,7 @@ func (r *run) attempt(ctx context.Context, th *thread, st *State, rawInput, effe
 	var fail *Failure
 	switch st.Type {
 	case TypeTask:
-		result, fail = r.task(ctx, th, st, res, params, token, ctxObj)
+		result, fail = r.task(ctx, th, st, res, effective, params, token, ctxObj)
 	case TypeParallel:
 		result, fail = r.parallel(ctx, th, st, params)
 	case TypeMap:
@@ -732,13 +732,13 @@ func exceedsTolerance(failed, total, count int, pct float64) bool {
 	return !countOK && !pctOK
 }
 
-func (r *run) task(ctx context.Context, th *thread, st *State, res *Resource, params any, token string, ctxObj map[string]any) (any, *Failure) {
+func (r *run) task(ctx context.Context, th *thread, st *State, res *Resource, effective, params any, token string, ctxObj map[string]any) (any, *Failure) {
 	if res == nil {
 		return nil, failf(ErrRuntime, "invalid resource %q", st.Resource)
 	}
 	timeout := st.TimeoutSeconds
 	if st.TimeoutSecondsPath != "" {
-		v, err := selectPath(st.TimeoutSecondsPath, params, ctxObj)
+		v, err := selectPath(st.TimeoutSecondsPath, effective, ctxObj)
 		n, isInt := toInt(v)
 		if err != nil || !isInt || n <= 0 {
 			r.engine.dropToken(token)
@@ -748,7 +748,7 @@ func (r *run) task(ctx context.Context, th *thread, st *State, res *Resource, pa
 	}
 	heartbeat := st.HeartbeatSeconds
 	if st.HeartbeatSecondsPath != "" {
-		v, err := selectPath(st.HeartbeatSecondsPath, params, ctxObj)
+		v, err := selectPath(st.HeartbeatSecondsPath, effective, ctxObj)
 		n, isInt := toInt(v)
 		if err != nil || !isInt || n <= 0 {
 			r.engine.dropToken(token)

@@ -151,7 +151,7 @@ func TestGoldenRetryCatch(t *testing.T) {
 		assert.Equal(t, "bar", out["foo"])
 		info := out["error-info"].(map[string]any)
 		assert.Equal(t, "java.lang.Exception", info["Error"])
-		assert.JSONEq(t, `{"errorMessage":"boom","errorType":"java.lang.Exception","stackTrace":[]}`, info["Cause"].(string))
+		assert.JSONEq(t, `{"errorMessage":"boom","errorType":"java.lang.Exception"}`, info["Cause"].(string))
 	})
 	t.Run("Retry ErrorA twice then catch-all", func(t *testing.T) {
 		def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"` + fnARN + `",
@@ -552,4 +552,28 @@ func (f *fakeEvents) PutEvents(_ context.Context, entries []EventEntry) ([]strin
 		ids = append(ids, "ev-"+string(rune('1'+i)))
 	}
 	return ids, nil
+}
+
+// payloadError is a function error carrying the function's JSON error document.
+type payloadError struct{ fnError }
+
+func (e *payloadError) ErrorPayload() []byte {
+	return []byte(`{"errorMessage":"m","errorType":"Custom","stackTrace":["main.go:1"]}`)
+}
+
+func TestLambdaErrorCauseAndTimeoutPath(t *testing.T) {
+	t.Run("the function's error document is the cause", func(t *testing.T) {
+		def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"` + fnARN + `","End":true}}}`
+		lam := &fakeLambda{handler: func(string, any) (any, error) { return nil, &payloadError{fnError{"Custom", "m"}} }}
+		res, _ := runManual(t, Config{Lambda: lam}, def, `{}`)
+		assert.Equal(t, "Custom", res.Error)
+		assert.Equal(t, `{"errorMessage":"m","errorType":"Custom","stackTrace":["main.go:1"]}`, res.Cause)
+	})
+	t.Run("TimeoutSecondsPath reads the state input", func(t *testing.T) {
+		def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"` + fnARN + `","TimeoutSecondsPath":"$.limit","Parameters":{"x":1},"End":true}}}`
+		m := clock.NewManual(testStart)
+		res, _ := runManual(t, Config{Clock: m, Lambda: blockingLambda{}}, def, `{"limit":42}`)
+		assert.Equal(t, ErrTimeout, res.Error)
+		assert.Equal(t, 42*time.Second, m.Now().Sub(testStart))
+	})
 }

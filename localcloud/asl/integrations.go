@@ -104,6 +104,13 @@ type functionError interface {
 	ErrorMessage() string
 }
 
+// errorPayloader is optionally implemented by function errors that carry
+// the function's own JSON error document (with its stackTrace), which AWS
+// uses verbatim as the Cause.
+type errorPayloader interface {
+	ErrorPayload() []byte
+}
+
 func serviceFailure(service string, err error, defaultCode string) *Failure {
 	var f *Failure
 	if errors.As(err, &f) {
@@ -125,7 +132,11 @@ func lambdaFailure(err error) *Failure {
 		if name == "" {
 			name = "Lambda.Unknown"
 		}
-		cause := mustJSON(map[string]any{"errorMessage": fe.ErrorMessage(), "errorType": fe.ErrorType(), "stackTrace": []any{}})
+		var ep errorPayloader
+		if errors.As(err, &ep) && len(ep.ErrorPayload()) > 0 {
+			return &Failure{Name: name, Cause: string(ep.ErrorPayload())}
+		}
+		cause := mustJSON(map[string]any{"errorMessage": fe.ErrorMessage(), "errorType": fe.ErrorType()})
 		return &Failure{Name: name, Cause: cause}
 	}
 	return serviceFailure("lambda", err, "ServiceException")
