@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,9 +47,12 @@ type fakeLambdas struct {
 	mu       sync.Mutex
 	calls    map[string][]json.RawMessage
 	handlers map[string]func(n int, payload []byte) (any, error)
+	busy     atomic.Int64
 }
 
 func (f *fakeLambdas) Invoke(_ context.Context, function string, payload []byte) ([]byte, error) {
+	f.busy.Add(1)
+	defer f.busy.Add(-1)
 	f.mu.Lock()
 	n := len(f.calls[function])
 	f.calls[function] = append(f.calls[function], append(json.RawMessage(nil), payload...))
@@ -63,6 +67,8 @@ func (f *fakeLambdas) Invoke(_ context.Context, function string, payload []byte)
 	}
 	return json.Marshal(out)
 }
+
+func (f *fakeLambdas) inFlight() int64 { return f.busy.Load() }
 
 func (f *fakeLambdas) count(function string) int {
 	f.mu.Lock()
@@ -199,8 +205,11 @@ func newFakes(t *testing.T, sc scenario) *fakeLambdas {
 	}}
 }
 
-// runPipeline runs the substituted definition on a manual clock, advancing
-// it whenever the execution waits on a timer and nothing else happens.
+// runPipeline runs the substituted definition on a manual clock. Whenever
+// the execution has been quiet for a while with no fake call in flight, the
+// clock moves 5 s: Wait states and retry backoffs elapse in a few steps,
+// while a Task timeout (30 s or more) would need many consecutive quiet
+// steps, which a merely slow engine goroutine does not produce.
 func runPipeline(t *testing.T, input any, lambdas *fakeLambdas, sns *fakeSNS) asl.Result {
 	t.Helper()
 	raw, err := Pipeline()
@@ -212,6 +221,10 @@ func runPipeline(t *testing.T, input any, lambdas *fakeLambdas, sns *fakeSNS) as
 	require.NoError(t, err)
 	sm, err := asl.Parse(def)
 	require.NoError(t, err, "the local cloud's interpreter accepts the definition")
+	// The execution timeout (8 h) is checked by TestGraph; here the test's
+	// own deadline bounds the run, and a clock advanced while the engine is
+	// merely slow (a loaded CI machine) must not end the run as TIMED_OUT.
+	sm.TimeoutSeconds = 0
 
 	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(start)
@@ -241,14 +254,14 @@ func runPipeline(t *testing.T, input any, lambdas *fakeLambdas, sns *fakeSNS) as
 		case <-time.After(200 * time.Microsecond):
 		}
 		l, p := hist.Len(), clk.Pending()
-		if l == lastLen && p == lastPending && p > 0 {
+		if l == lastLen && p == lastPending && p > 0 && lambdas.inFlight() == 0 {
 			stable++
 		} else {
 			stable = 0
 		}
 		lastLen, lastPending = l, p
 		if stable >= 3 {
-			clk.AdvanceToNext()
+			clk.Advance(5 * time.Second)
 			stable = 0
 		}
 	}
