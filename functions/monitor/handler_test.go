@@ -130,6 +130,18 @@ func (e *env) emitted(t *testing.T, name string, dims map[string]string) []float
 
 var epDims = map[string]string{DimensionEndpoint: testEndpoint}
 
+func TestOnDemandEventRunsTheSamePass(t *testing.T) {
+	e := newEnv(t)
+	e.deploy(t, "2026-11-25T07:30:00Z")
+	e.capture(t, "AllTraffic", "2026-11-25T09:00:00Z", "a", "3,20,0,0")
+	data, err := os.ReadFile("../../events/monitor-on-demand.json")
+	require.NoError(t, err)
+	res, err := e.h.Handle(context.Background(), data)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Objects)
+	assert.Len(t, e.emitted(t, MetricDriftScore, epDims), 1)
+}
+
 func TestNoLiveModelEmitsNoData(t *testing.T) {
 	e := newEnv(t)
 	res := e.run(t)
