@@ -123,3 +123,31 @@ func checkMachine(t *testing.T, sm *StateMachine) {
 		}
 	}
 }
+
+// FuzzIntrinsic parses arbitrary intrinsic expressions; whatever parses
+// must evaluate against sample data without panicking, returning a value
+// or an error.
+func FuzzIntrinsic(f *testing.F) {
+	for _, s := range []string{
+		"States.Format('Hello, {}!', $.name)",
+		"States.ArrayPartition($.a, 2)",
+		"States.Hash($.name, 'SHA-256')",
+		"States.JsonMerge($.o, $.o, false)",
+		"States.StringSplit(States.Format('{},{}', $.name, $.name), ',')",
+		"States.MathRandom(1, 10, 7)",
+		"States.ArrayGetItem(States.ArrayRange(1, 9, 2), 3)",
+		`States.Format('\{\} {}', $$.Execution.Name)`,
+	} {
+		f.Add(s)
+	}
+	data := mustDecodeAny(`{"name":"x","a":[1,2,3],"o":{"k":1}}`)
+	ctx := mustDecodeAny(`{"Execution":{"Name":"e"}}`)
+	f.Fuzz(func(t *testing.T, expr string) {
+		call, err := parseIntrinsic(expr)
+		if err != nil {
+			return
+		}
+		env := &intrinsicEnv{data: data, context: ctx, random: func() float64 { return 0.5 }, uuid: func() string { return "u" }}
+		_, _ = call.eval(env) // errors are fine; panics are not
+	})
+}
