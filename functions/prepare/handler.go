@@ -145,7 +145,9 @@ func (h *Handler) Start(ctx context.Context, req pipeline.PrepareRequest) (pipel
 
 // findRun returns the newest run of the job started for executionName, or nil.
 func (h *Handler) findRun(ctx context.Context, executionName string) (*gluetypes.JobRun, error) {
-	p := glue.NewGetJobRunsPaginator(h.Runs, &glue.GetJobRunsInput{JobName: aws.String(h.Config.GlueJobName)})
+	// Glue keeps runs for 90 days; the largest pages keep the lookup to a
+	// few calls. Runs come newest first.
+	p := glue.NewGetJobRunsPaginator(h.Runs, &glue.GetJobRunsInput{JobName: aws.String(h.Config.GlueJobName), MaxResults: aws.Int32(200)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -215,6 +215,7 @@ func TestStart(t *testing.T) {
 			require.NotEmpty(t, tt.glue.listCalls)
 			for _, c := range tt.glue.listCalls {
 				assert.Equal(t, testJob, aws.ToString(c.JobName))
+				assert.Equal(t, int32(200), aws.ToInt32(c.MaxResults))
 			}
 			if tt.wantStart {
 				in := tt.glue.starts[0]
