@@ -155,3 +155,23 @@ func TestReadCaptureFixture(t *testing.T) {
 	c := acc.Counts()
 	assert.Equal(t, Counts{Lines: 4, MalformedLines: 1, Rows: 4}, c)
 }
+
+// TestCaptureRecordShape decodes the fixture's lines whole: the record type
+// documents SageMaker's capture line, metadata and output included.
+func TestCaptureRecordShape(t *testing.T) {
+	data, err := os.ReadFile("testdata/capture.jsonl")
+	require.NoError(t, err)
+	first, _, _ := strings.Cut(string(data), "\n")
+	var rec CaptureRecord
+	require.NoError(t, json.Unmarshal([]byte(first), &rec))
+	require.NotNil(t, rec.CaptureData.EndpointInput)
+	require.NotNil(t, rec.CaptureData.EndpointOutput)
+	assert.Equal(t, "INPUT", rec.CaptureData.EndpointInput.Mode)
+	assert.Equal(t, "OUTPUT", rec.CaptureData.EndpointOutput.Mode)
+	assert.Equal(t, "text/csv", rec.CaptureData.EndpointInput.ObservedContentType)
+	assert.Equal(t, "2026-11-25T08:15:02Z", rec.EventMetadata.InferenceTime)
+	assert.Equal(t, "0", rec.EventVersion)
+	rows, err := rec.CaptureData.EndpointInput.CSV()
+	require.NoError(t, err)
+	assert.Equal(t, "5,0", rows)
+}
