@@ -86,6 +86,15 @@ invoke-%: ## invoke a function with an event: make invoke-ingest EVENT=events/in
 local: check-tools ## run the whole pipeline on the local cloud and show what happens
 	@scripts/local.sh
 
+ENV ?= dev
+.PHONY: deploy
+deploy: ## build and deploy to AWS (ENV=dev|prod), then upload the Glue script
+	sam build && sam deploy --config-env $(ENV) && $(MAKE) upload-glue-script ENV=$(ENV)
+
+.PHONY: upload-glue-script
+upload-glue-script: ## copy scripts/prepare.py to the artifacts bucket of ENV
+	aws s3 cp scripts/prepare.py "s3://mlops-artifacts-$(ENV)-$$(aws sts get-caller-identity --query Account --output text)/scripts/prepare.py"
+
 .PHONY: clean
 clean: ## remove build outputs
 	rm -rf $(BUILD_DIR) .aws-sam
