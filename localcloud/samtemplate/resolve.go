@@ -604,9 +604,54 @@ func (r *resolver) ref(name string) (any, error) {
 	}
 	res, ok := r.resources[name]
 	if !ok {
+		if v, ok, err := r.samDottedRef(name); ok {
+			return v, err
+		}
 		return nil, fmt.Errorf("Ref %q: no such parameter or resource", name)
 	}
 	return r.refResource(name, res)
+}
+
+// samDottedRef resolves SAM's references to generated resources:
+// !Ref MyApi.Stage, MyApi.Deployment, MyFunction.Alias, MyFunction.Version.
+func (r *resolver) samDottedRef(name string) (any, bool, error) {
+	id, attr, found := strings.Cut(name, ".")
+	if !found {
+		return nil, false, nil
+	}
+	res, ok := r.resources[id]
+	if !ok {
+		return nil, false, nil
+	}
+	switch res.typ {
+	case "AWS::Serverless::Api", "AWS::Serverless::HttpApi":
+		switch attr {
+		case "Stage":
+			stage, err := r.propString(id, "StageName")
+			if stage == "" && err == nil {
+				stage = "$default"
+			}
+			return stage, true, err
+		case "Deployment":
+			return localID("deployment/"+id, 6), true, nil
+		}
+	case "AWS::Serverless::Function":
+		arn, err := r.arn(id)
+		if err != nil {
+			return nil, true, err
+		}
+		switch attr {
+		case "Alias":
+			alias, err := r.propString(id, "AutoPublishAlias")
+			if alias == "" && err == nil {
+				err = fmt.Errorf("Ref %q: the function has no AutoPublishAlias", name)
+			}
+			return arn + ":" + alias, true, err
+		case "Version":
+			return arn + ":1", true, nil
+		}
+	}
+	return nil, true, fmt.Errorf("Ref %q: %s has no generated resource %q", name, res.typ, attr)
 }
 
 // sortedAttrs lists attribute names for error messages.

@@ -35,6 +35,7 @@ func TestLoadResolvesNamesAndARNs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, tt.got) })
 	}
+	assert.Equal(t, "live", tpl.Outputs["StageRef"], "!Ref Api.Stage")
 	assert.Regexp(t, `^https://[a-z0-9]{10}\.execute-api\.us-east-1\.amazonaws\.com/Prod/$`, tpl.Outputs["ApiUrl"])
 	_, present := tpl.Resources["ProdOnly"]
 	assert.False(t, present, "a resource whose condition is false is dropped")
@@ -148,7 +149,10 @@ func TestBucketsTopicsQueuesAPIs(t *testing.T) {
 
 	apis, err := tpl.APIs()
 	require.NoError(t, err)
-	require.Len(t, apis, 1)
+	require.Len(t, apis, 2)
+	assert.Equal(t, "Api", apis[0].LogicalID)
+	assert.Empty(t, apis[0].Routes)
+	apis = apis[1:]
 	assert.Equal(t, "ServerlessRestApi", apis[0].LogicalID)
 	assert.Equal(t, "Prod", apis[0].StageName)
 	assert.Equal(t, []Route{
