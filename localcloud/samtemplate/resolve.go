@@ -557,6 +557,12 @@ func (r *resolver) sub(arg any, where string) (any, error) {
 			v = vv
 		} else if res, attr, ok := strings.Cut(name, "."); ok && !strings.HasPrefix(name, "AWS::") {
 			v, err = r.getAtt(res, attr)
+			if err != nil {
+				// SAM also accepts ${MyApi.Stage} and friends here.
+				if dv, handled, derr := r.samDottedRef(name); handled && derr == nil {
+					v, err = dv, nil
+				}
+			}
 		} else {
 			v, err = r.ref(name)
 		}

@@ -36,6 +36,7 @@ func TestLoadResolvesNamesAndARNs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, tt.got) })
 	}
 	assert.Equal(t, "live", tpl.Outputs["StageRef"], "!Ref Api.Stage")
+	assert.Regexp(t, `^https://[a-z0-9]{10}\.execute-api\.us-east-1\.amazonaws\.com/live$`, tpl.Outputs["StageURL"], "${Api.Stage} in Fn::Sub")
 	assert.Regexp(t, `^https://[a-z0-9]{10}\.execute-api\.us-east-1\.amazonaws\.com/Prod/$`, tpl.Outputs["ApiUrl"])
 	_, present := tpl.Resources["ProdOnly"]
 	assert.False(t, present, "a resource whose condition is false is dropped")
