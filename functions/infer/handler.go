@@ -98,7 +98,7 @@ type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	// dims are the metric dimensions of the default route, built once.
+	// endpointDim is the EndpointName metric dimension, built once.
 	endpointDim metrics.Dimension
 
 	healthMu      sync.Mutex

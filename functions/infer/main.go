@@ -20,11 +20,8 @@ import (
 // active tracing still record the request (see docs/inference.md).
 func main() {
 	env := config.FromEnv()
-	cfg, err := LoadConfig(env)
 	logLevel, namespace := env.StringOr("LOG_LEVEL", "INFO"), env.String("METRICS_NAMESPACE")
-	if err == nil {
-		err = env.Err()
-	}
+	cfg, err := LoadConfig(env) // reports every missing or malformed variable, the two above included
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "infer: %v\n", err)
 		os.Exit(1)
