@@ -165,6 +165,7 @@ func Parse(definition []byte) (*StateMachine, error) {
 		p.add("SCHEMA_VALIDATION_FAILED", "/QueryLanguage", "Only the JSONPath query language is supported by the local cloud, got %v", ql)
 	}
 	sm := p.machine(obj, "", true)
+	p.uniqueNames(sm, "", map[string]string{})
 	if len(p.diags) > 0 {
 		return nil, &ValidationError{Diagnostics: p.diags}
 	}
@@ -243,6 +244,27 @@ func (p *parser) machine(obj map[string]any, loc string, top bool) *StateMachine
 	}
 	p.transitions(sm, loc)
 	return sm
+}
+
+// uniqueNames reports state names used twice anywhere in the definition,
+// Parallel branches and Map processors included: AWS requires state names to
+// be unique in the whole state machine.
+func (p *parser) uniqueNames(sm *StateMachine, loc string, seen map[string]string) {
+	for _, name := range sortedKeys(sm.States) {
+		sloc := loc + "/States/" + name
+		if first, dup := seen[name]; dup {
+			p.add("DUPLICATE_STATE_NAME", sloc, "Duplicate State name: %q (first defined at %s)", name, first)
+		} else {
+			seen[name] = sloc
+		}
+		st := sm.States[name]
+		for i, b := range st.Branches {
+			p.uniqueNames(b, fmt.Sprintf("%s/Branches[%d]", sloc, i), seen)
+		}
+		if st.ItemProcessor != nil {
+			p.uniqueNames(st.ItemProcessor, sloc+"/ItemProcessor", seen)
+		}
+	}
 }
 
 // transitions checks every Next target exists and every state is reachable.

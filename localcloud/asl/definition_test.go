@@ -42,6 +42,7 @@ func TestParseRejectsInvalidDefinitions(t *testing.T) {
 		{"Map without processor", `{"StartAt":"M","States":{"M":{"Type":"Map","End":true}}}`, "SCHEMA_VALIDATION_FAILED", "[ItemProcessor]"},
 		{"Next into a branch from outside is unknown", `{"StartAt":"P","States":{"P":{"Type":"Parallel","Next":"X","Branches":[{"StartAt":"X","States":{"X":{"Type":"Succeed"}}}]}}}`, "MISSING_TRANSITION_TARGET", "X"},
 		{"sync on lambda", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.sync","End":true}}}`, "SCHEMA_VALIDATION_FAILED", "does not support"},
+		{"duplicate state names across branches", `{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"X","States":{"X":{"Type":"Succeed"}}},{"StartAt":"X","States":{"X":{"Type":"Succeed"}}}]}}}`, "DUPLICATE_STATE_NAME", `"X"`},
 		{"JSONata", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Succeed"}}}`, "SCHEMA_VALIDATION_FAILED", "JSONPath"},
 	}
 	for _, tt := range tests {
