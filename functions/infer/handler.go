@@ -386,12 +386,14 @@ func classify(err error) answer {
 }
 
 // endpointMissing reports whether a SageMaker validation message says the
-// endpoint does not exist or is not ready: InvokeEndpoint answers
-// ValidationError "Endpoint <name> of account <id> not found." and
-// DescribeEndpoint ValidationException "Could not find endpoint ...".
+// endpoint does not exist or is not in service: InvokeEndpoint answers
+// ValidationError "Endpoint <name> of account <id> not found." (also while
+// the endpoint is being created) and DescribeEndpoint ValidationException
+// "Could not find endpoint ...". The message is only matched, never shown.
 func endpointMissing(msg string) bool {
 	m := strings.ToLower(msg)
-	return strings.Contains(m, "endpoint") && (strings.Contains(m, "not found") || strings.Contains(m, "could not find"))
+	return strings.Contains(m, "endpoint") &&
+		(strings.Contains(m, "not found") || strings.Contains(m, "could not find") || strings.Contains(m, "not in service"))
 }
 
 // apiMessage returns the AWS error message in err's chain, or "".

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -137,4 +139,84 @@ func FuzzParseRequest(f *testing.F) {
 			assert.Equal(t, body, string(req.body))
 		}
 	})
+}
+
+// TestFixturesAreRESTProxyEvents keeps events/infer-*.json shaped like the
+// events API Gateway's REST proxy integration sends: every field known to
+// events.APIGatewayProxyRequest, single- and multi-value maps agreeing,
+// and the request context matching the route.
+func TestFixturesAreRESTProxyEvents(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "infer-*.json"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 7)
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			require.NoError(t, err)
+			var doc map[string]any
+			require.NoError(t, json.Unmarshal(raw, &doc))
+			// API Gateway sends requestContext.deploymentId and
+			// identity.principalOrgId, which the Go struct lacks; every
+			// other field must be known to it.
+			rcDoc := doc["requestContext"].(map[string]any)
+			identity := rcDoc["identity"].(map[string]any)
+			assert.Contains(t, rcDoc, "deploymentId")
+			assert.Contains(t, identity, "principalOrgId")
+			delete(rcDoc, "deploymentId")
+			delete(identity, "principalOrgId")
+			stripped, err := json.Marshal(doc)
+			require.NoError(t, err)
+			dec := json.NewDecoder(bytes.NewReader(stripped))
+			dec.DisallowUnknownFields()
+			var ev events.APIGatewayProxyRequest
+			require.NoError(t, dec.Decode(&ev), "a field API Gateway does not send, or a misspelt one")
+			for _, key := range []string{"resource", "path", "httpMethod", "headers", "multiValueHeaders",
+				"queryStringParameters", "multiValueQueryStringParameters", "pathParameters", "stageVariables",
+				"requestContext", "body", "isBase64Encoded"} {
+				assert.Contains(t, doc, key)
+			}
+			assert.Contains(t, []string{PredictionsResource, HealthResource}, ev.Resource)
+			rc := ev.RequestContext
+			assert.Equal(t, ev.Resource, rc.ResourcePath)
+			assert.Equal(t, ev.HTTPMethod, rc.HTTPMethod)
+			assert.Equal(t, "/"+rc.Stage+ev.Path, rc.Path)
+			assert.NotEmpty(t, rc.RequestID)
+			assert.NotEmpty(t, rc.Identity.SourceIP)
+			assert.Len(t, ev.MultiValueHeaders, len(ev.Headers))
+			for k, v := range ev.Headers {
+				vs := ev.MultiValueHeaders[k]
+				require.NotEmpty(t, vs, k)
+				assert.Equal(t, v, vs[len(vs)-1], k)
+			}
+			assert.Len(t, ev.MultiValueQueryStringParameters, len(ev.QueryStringParameters))
+			for k, v := range ev.QueryStringParameters {
+				vs := ev.MultiValueQueryStringParameters[k]
+				require.NotEmpty(t, vs, k)
+				assert.Equal(t, v, vs[len(vs)-1], k)
+			}
+			if ev.IsBase64Encoded {
+				_, err := base64.StdEncoding.DecodeString(ev.Body)
+				assert.NoError(t, err)
+			}
+		})
+	}
+}
+
+func TestEndpointMissing(t *testing.T) {
+	tests := []struct {
+		msg  string
+		want bool
+	}{
+		{"Endpoint churn-dev of account 123456789012 not found.", true},
+		{"Could not find endpoint \"arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-dev\".", true},
+		{"Endpoint churn-dev is not in service.", true},
+		{"1 validation error detected: Value at 'body' failed to satisfy constraint", false},
+		{"Variant not found", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.msg, func(t *testing.T) {
+			assert.Equal(t, tt.want, endpointMissing(tt.msg))
+		})
+	}
 }
