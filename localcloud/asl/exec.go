@@ -139,7 +139,7 @@ func (e *Engine) Run(ctx context.Context, sm *StateMachine, info ExecutionInfo, 
 	th := &thread{prev: start}
 	out, fail := r.runMachine(ctx, th, sm, deepCopy(info.Input))
 	now := e.cfg.Clock.Now()
-	if cause := context.Cause(ctx); cause != nil && (fail != nil || errors.Is(cause, errExecutionTimedOut)) {
+	if cause := context.Cause(ctx); cause != nil && fail != nil {
 		if errors.Is(cause, errExecutionTimedOut) {
 			h.add(th.prev, now, "ExecutionTimedOut", "executionTimedOutEventDetails", map[string]any{"error": ErrTimeout, "cause": "The execution timed out"})
 			return Result{Status: StatusTimedOut, Error: ErrTimeout, Cause: "The execution timed out"}
