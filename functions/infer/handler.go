@@ -326,7 +326,7 @@ func errorClass(status int) string {
 	return classInvalid
 }
 
-// answer is how an SageMaker failure is told to the client.
+// answer is how a SageMaker failure is told to the client.
 type answer struct {
 	status      int
 	class       string
