@@ -487,15 +487,18 @@ func (h *Handler) record(ctx context.Context, req pipeline.DeployRequest, d pipe
 	if err != nil {
 		return fmt.Errorf("encode registry record: %w", err)
 	}
-	key := pipeline.RegistryKey(d.EndpointName)
-	_, err = h.Writer.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:      aws.String(h.Config.ArtifactsBucket),
-		Key:         aws.String(key),
-		Body:        bytes.NewReader(body),
-		ContentType: aws.String("application/json"),
-	})
-	if err != nil {
-		return fmt.Errorf("write registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
+	// The per-configuration record first: a rollback restores it, so it must
+	// exist whenever the live record names its configuration.
+	for _, key := range []string{pipeline.ConfigRecordKey(d.EndpointName, d.EndpointConfigName), pipeline.RegistryKey(d.EndpointName)} {
+		_, err = h.Writer.PutObject(ctx, &s3.PutObjectInput{
+			Bucket:      aws.String(h.Config.ArtifactsBucket),
+			Key:         aws.String(key),
+			Body:        bytes.NewReader(body),
+			ContentType: aws.String("application/json"),
+		})
+		if err != nil {
+			return fmt.Errorf("write registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
+		}
 	}
 	h.Log.InfoContext(ctx, "live model recorded", "endpoint", d.EndpointName, "config", d.EndpointConfigName, "previous", d.PreviousEndpointConfigName)
 	return nil

@@ -433,7 +433,7 @@ func TestStatus(t *testing.T) {
 			want: pipeline.Status{State: pipeline.StateFailed, Detail: "NotFound", Reason: `endpoint "churn-dev" does not exist`}, outcome: "failed"},
 		{name: "registry write throttled is transient", describe: endpoint(smtypes.EndpointStatusInService, testConfigN, ""),
 			reg: fakeS3{putErr: apiErr("SlowDown", "Please reduce your request rate.")}, wantWrite: true,
-			wantErr: faults.TransientErrorName, wantMsg: "write registry record s3://" + testArtifacts + "/registry/churn-dev/live.json"},
+			wantErr: faults.TransientErrorName, wantMsg: "write registry record s3://" + testArtifacts + "/registry/churn-dev/configs/" + testConfigN + ".json"},
 		{name: "registry write denied is permanent", describe: endpoint(smtypes.EndpointStatusInService, testConfigN, ""),
 			reg: fakeS3{putErr: apiErr("AccessDenied", "Access Denied")}, wantWrite: true,
 			wantErr: faults.PermanentErrorName, wantMsg: "Access Denied"},
@@ -460,14 +460,24 @@ func TestStatus(t *testing.T) {
 			assert.Empty(t, sm.models)
 			assert.Empty(t, sm.creates)
 			assert.Empty(t, sm.updates)
-			require.Equal(t, tt.wantWrite, len(reg.puts) == 1, "registry written")
+			// The per-configuration record is written before the live one, so
+			// a failed write never leaves a live record without it.
+			var wantKeys, gotKeys []string
 			if tt.wantWrite {
-				put := reg.puts[0]
+				wantKeys = []string{"registry/churn-dev/configs/" + testConfigN + ".json", "registry/churn-dev/live.json"}
+				if tt.wantErr != "" {
+					wantKeys = wantKeys[:1]
+				}
+			}
+			for _, put := range reg.puts {
+				gotKeys = append(gotKeys, aws.ToString(put.Key))
+			}
+			require.Equal(t, wantKeys, gotKeys, "registry writes")
+			for i, put := range reg.puts {
 				assert.Equal(t, testArtifacts, aws.ToString(put.Bucket))
-				assert.Equal(t, "registry/churn-dev/live.json", aws.ToString(put.Key))
 				assert.Equal(t, "application/json", aws.ToString(put.ContentType))
 				var live pipeline.LiveModel
-				require.NoError(t, json.Unmarshal([]byte(reg.bodies[0]), &live))
+				require.NoError(t, json.Unmarshal([]byte(reg.bodies[i]), &live))
 				assert.Equal(t, pipeline.LiveModel{
 					EndpointName: testEndpoint, EndpointConfigName: testConfigN, ModelName: testModel, ExecutionName: testExecution,
 					TrainingJobName: req.TrainingJobName, Dataset: req.Dataset, Metric: &pipeline.MetricValue{Name: "validation:error", Value: 0.082},

@@ -164,6 +164,9 @@ type Decision struct {
 	Dataset       *pipeline.Dataset `json:"dataset,omitempty"`
 	// EndpointConfigName is the configuration rolled back to.
 	EndpointConfigName string `json:"endpointConfigName,omitempty"`
+	// RegistryRestored is set when a rollback also restored the live
+	// registry record of the configuration it went back to.
+	RegistryRestored bool `json:"registryRestored,omitempty"`
 	// Rearmed is set when the alarm was set back to OK after acting.
 	Rearmed bool      `json:"rearmed"`
 	At      time.Time `json:"at"`
@@ -574,6 +577,12 @@ func (h *Handler) onErrors(ctx context.Context, d Decision, now time.Time) (Deci
 		d.Reason = fmt.Sprintf("the endpoint runs %s, not the recorded live configuration %s: not touching a configuration this platform did not record", current, live.EndpointConfigName)
 		return d, nil
 	}
+	// Read the record of the configuration we go back to before acting: a
+	// failure here is retried with nothing changed yet.
+	previous, err := h.configRecord(ctx, live.PreviousEndpointConfigName)
+	if err != nil {
+		return d, err
+	}
 	if _, err := h.SageMaker.UpdateEndpoint(ctx, &sagemaker.UpdateEndpointInput{
 		EndpointName: aws.String(h.Config.EndpointName), EndpointConfigName: aws.String(live.PreviousEndpointConfigName),
 	}); err != nil {
@@ -582,7 +591,50 @@ func (h *Handler) onErrors(ctx context.Context, d Decision, now time.Time) (Deci
 	d.Action, d.EndpointConfigName = ActionRollback, live.PreviousEndpointConfigName
 	d.Reason = fmt.Sprintf("endpoint errors after the deployment of %s at %s: rolling back to %s",
 		live.EndpointConfigName, live.DeployedAt.UTC().Format(time.RFC3339), live.PreviousEndpointConfigName)
+	// The live record must name what serves, so that monitoring compares
+	// traffic with that model's baseline. The endpoint is already rolling
+	// back, so a failure here is reported in the notification rather than
+	// retried (a retry would find the endpoint Updating and skip).
+	d.RegistryRestored = h.restoreLive(ctx, previous, &d)
 	return d, nil
+}
+
+// configRecord reads the registry record deploy wrote when config went
+// live; nil when there is none (a deployment older than these records).
+func (h *Handler) configRecord(ctx context.Context, config string) ([]byte, error) {
+	key := pipeline.ConfigRecordKey(h.Config.EndpointName, config)
+	out, err := h.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(h.Config.ArtifactsBucket), Key: aws.String(key)})
+	if err != nil {
+		if faults.KindOf(err) == faults.NotFound {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("get registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(out.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
+	}
+	return data, nil
+}
+
+// restoreLive writes record as the live registry record and reports
+// whether it did; what went wrong is appended to the decision's reason.
+func (h *Handler) restoreLive(ctx context.Context, record []byte, d *Decision) bool {
+	if record == nil {
+		d.Reason += fmt.Sprintf("; the registry has no record of %s, so the live record still names the rolled-back configuration: redeploy to restore monitoring's baseline", d.EndpointConfigName)
+		return false
+	}
+	key := pipeline.RegistryKey(h.Config.EndpointName)
+	if _, err := h.S3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(h.Config.ArtifactsBucket), Key: aws.String(key),
+		Body: bytes.NewReader(record), ContentType: aws.String("application/json"),
+	}); err != nil {
+		h.Log.ErrorContext(ctx, "rolled back, but could not restore the live registry record", "key", key, "error", err)
+		d.Reason += fmt.Sprintf("; could not restore the live registry record (%v): monitoring still uses the rolled-back model's baseline", faults.KindOf(err))
+		return false
+	}
+	return true
 }
 
 // notify publishes the decision on the topic.

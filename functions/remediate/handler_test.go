@@ -71,6 +71,9 @@ func newEnv(t *testing.T) *env {
 		DeployedAt: mustTime(t, "2026-11-25T08:00:00Z"),
 	})
 	e.dataset(t, "raw/churn-2026-11-24.csv", "2026-11-25T06:00:00Z")
+	previous, err := json.Marshal(pipeline.LiveModel{EndpointName: testEndpoint, EndpointConfigName: "config-old", DeployedAt: mustTime(t, "2026-11-20T08:00:00Z")})
+	require.NoError(t, err)
+	e.s3.put(testArtifacts, pipeline.ConfigRecordKey(testEndpoint, "config-old"), previous, e.now, "")
 	return e
 }
 
@@ -255,12 +258,37 @@ func TestErrorsDecisions(t *testing.T) {
 		wantAction   string
 		wantReason   string
 		wantRollback bool
+		wantRestored bool
 	}{
 		{
-			name:         "errors after a deployment roll back",
+			name:         "errors after a deployment roll back and restore the live record",
 			setup:        func(t *testing.T, e *env) {},
 			wantAction:   ActionRollback,
 			wantReason:   "rolling back to config-old",
+			wantRollback: true,
+			wantRestored: true,
+		},
+		{
+			name: "rollback without a record of the previous configuration says so",
+			setup: func(t *testing.T, e *env) {
+				delete(e.s3.objects, testArtifacts+"/"+pipeline.ConfigRecordKey(testEndpoint, "config-old"))
+			},
+			wantAction:   ActionRollback,
+			wantReason:   "the registry has no record of config-old",
+			wantRollback: true,
+		},
+		{
+			name: "rollback whose registry write fails still rolls back and says so",
+			setup: func(t *testing.T, e *env) {
+				e.s3.putErr = func(key string) error {
+					if key == pipeline.RegistryKey(testEndpoint) {
+						return &smithy.GenericAPIError{Code: "AccessDenied", Message: "secret"}
+					}
+					return nil
+				}
+			},
+			wantAction:   ActionRollback,
+			wantReason:   "could not restore the live registry record (denied)",
 			wantRollback: true,
 		},
 		{
@@ -326,6 +354,14 @@ func TestErrorsDecisions(t *testing.T) {
 			assert.Equal(t, "config-old", d.EndpointConfigName)
 			require.Len(t, e.cw.calls, 1)
 			assert.Equal(t, errorsAlarm, aws.ToString(e.cw.calls[0].AlarmName))
+			assert.Equal(t, tt.wantRestored, d.RegistryRestored)
+			live, err := e.h.liveModel(context.Background())
+			require.NoError(t, err)
+			if tt.wantRestored {
+				assert.Equal(t, "config-old", live.EndpointConfigName, "monitoring follows the rollback")
+			} else {
+				assert.Equal(t, "config-new", live.EndpointConfigName)
+			}
 		})
 	}
 }

@@ -197,6 +197,15 @@ func RegistryKey(endpointName string) string {
 	return "registry/" + endpointName + "/live.json"
 }
 
+// ConfigRecordKey is the S3 key, in the artifacts bucket, of the LiveModel
+// record deploy wrote when endpointConfigName went live. It is never
+// rewritten, so a rollback can restore the record of the configuration it
+// goes back to (and monitoring then compares traffic with the right
+// baseline).
+func ConfigRecordKey(endpointName, endpointConfigName string) string {
+	return "registry/" + endpointName + "/configs/" + endpointConfigName + ".json"
+}
+
 // ParseS3URI splits "s3://bucket/key" into bucket and key.
 func ParseS3URI(uri string) (bucket, key string, err error) {
 	rest, ok := strings.CutPrefix(uri, "s3://")

@@ -68,6 +68,11 @@ func TestDatasetValidate(t *testing.T) {
 	}
 }
 
+func TestRegistryKeys(t *testing.T) {
+	assert.Equal(t, "registry/churn/live.json", RegistryKey("churn"))
+	assert.Equal(t, "registry/churn/configs/config-a-1.json", ConfigRecordKey("churn", "config-a-1"))
+}
+
 func TestParseS3URI(t *testing.T) {
 	tests := []struct {
 		uri, bucket, key string
