@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomlops/mlops/localcloud/asl"
@@ -71,6 +72,8 @@ type Service struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	activity atomic.Uint64 // history events recorded, for fast-forward drivers
 
 	mu         sync.Mutex
 	machines   map[string]*stateMachine // by ARN
@@ -142,6 +145,25 @@ func (s *Service) Close() error {
 	s.cancel()
 	s.wg.Wait()
 	return nil
+}
+
+// Activity counts the history events recorded so far by every execution. A
+// driver fast-forwarding a clock.Manual (tests, `localcloud demo`) advances
+// to the next wake-up only when Activity and the clock's Pending() have not
+// changed for a moment, so no timer fires while work is still under way.
+func (s *Service) Activity() uint64 { return s.activity.Load() }
+
+// Running returns how many executions are running.
+func (s *Service) Running() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, ex := range s.executions {
+		if ex.Status == asl.StatusRunning {
+			n++
+		}
+	}
+	return n
 }
 
 // Engine returns the interpreter, for callers that need task-token access.
@@ -335,7 +357,7 @@ func (s *Service) StartExecution(_ context.Context, stateMachineARN, name, input
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	ex := &execution{ARN: arn, StateMachineARN: sm.ARN, Name: name, Status: asl.StatusRunning, Input: input,
 		StartDate: now, done: make(chan struct{}), cancel: cancel}
-	ex.hist = asl.NewHistory(nil)
+	ex.hist = asl.NewHistory(func(asl.Event) { s.activity.Add(1) })
 	s.executions[arn] = ex
 	s.mu.Unlock()
 	if err := s.saveExecution(ex); err != nil {

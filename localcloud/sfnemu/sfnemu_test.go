@@ -66,6 +66,7 @@ func advanceUntilDone(t *testing.T, svc *Service, m *clock.Manual, arn string) a
 	t.Helper()
 	ex, err := svc.execution(arn)
 	require.NoError(t, err)
+	require.Positive(t, svc.Running())
 	deadline := time.After(20 * time.Second)
 	lastLen, lastPending, stable := -1, -1, 0
 	for {
@@ -76,7 +77,7 @@ func advanceUntilDone(t *testing.T, svc *Service, m *clock.Manual, arn string) a
 			t.Fatal("execution did not finish")
 		case <-time.After(300 * time.Microsecond):
 		}
-		l, p := ex.hist.Len(), m.Pending()
+		l, p := int(svc.Activity()), m.Pending()
 		if l == lastLen && p == lastPending && p > 0 {
 			stable++
 		} else {
@@ -122,6 +123,8 @@ func TestSDKStateMachineAndExecutionLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "arn:aws:states:us-east-1:123456789012:execution:hello:run-1", aws.ToString(start.ExecutionArn))
 	await(t, svc, aws.ToString(start.ExecutionArn))
+	assert.Equal(t, 0, svc.Running())
+	assert.Equal(t, uint64(4), svc.Activity(), "four history events recorded")
 
 	d, err := client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: start.ExecutionArn})
 	require.NoError(t, err)
