@@ -156,20 +156,24 @@ func checkAPIAuthorization(t *Template) []Finding {
 // openAPIAuth checks that every operation of an inline OpenAPI definition
 // requires a security scheme that authenticates (not only an API key).
 func openAPIAuth(apiID string, body map[string]any) []Finding {
-	schemes := asMap(asMap(body["components"])["securitySchemes"])
-	if schemes == nil {
-		schemes = asMap(body["securityDefinitions"])
-	}
-	authenticates := func(reqs any) bool {
-		for _, req := range asList(reqs) {
-			for name := range asMap(req) {
-				s := asMap(schemes[name])
-				if s["x-amazon-apigateway-authtype"] != nil || (s["type"] != nil && s["type"] != "apiKey") {
-					return true
-				}
+	// Fn::If may choose the schemes and the requirements (e.g. Cognito or
+	// IAM by parameter): the schemes of every branch are known, and every
+	// branch of a requirement must authenticate.
+	schemes := map[string]any{}
+	for _, v := range []any{asMap(body["components"])["securitySchemes"], body["securityDefinitions"]} {
+		for _, b := range ifBranches(v) {
+			for k, s := range asMap(b) {
+				schemes[k] = s
 			}
 		}
-		return false
+	}
+	authenticates := func(reqs any) bool {
+		for _, b := range ifBranches(reqs) {
+			if !authenticatesOne(schemes, b) {
+				return false
+			}
+		}
+		return true
 	}
 	var out []Finding
 	paths := asMap(body["paths"])
@@ -190,6 +194,28 @@ func openAPIAuth(apiID string, body map[string]any) []Finding {
 		}
 	}
 	return out
+}
+
+// authenticatesOne reports whether one security requirement list has a
+// requirement that uses a scheme which authenticates the caller.
+func authenticatesOne(schemes map[string]any, reqs any) bool {
+	for _, req := range asList(reqs) {
+		for name := range asMap(req) {
+			s := asMap(schemes[name])
+			if s["x-amazon-apigateway-authtype"] != nil || (s["type"] != nil && s["type"] != "apiKey") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ifBranches expands Fn::If into the values of both branches, recursively.
+func ifBranches(v any) []any {
+	if l, ok := asMap(v)["Fn::If"].([]any); ok && len(l) == 3 {
+		return append(ifBranches(l[1]), ifBranches(l[2])...)
+	}
+	return []any{v}
 }
 
 // jsonLogFormat checks that an access log format renders JSON objects.

@@ -1,6 +1,7 @@
 package guardrails
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -139,5 +140,61 @@ func TestOpenAPIAuthorizerPasses(t *testing.T) {
 	require.NoError(t, err)
 	for _, f := range Check(tmpl, Rules()).Findings {
 		assert.NotEqual(t, "api-authorization", f.Rule, "%s", f)
+	}
+}
+
+func TestOpenAPIAuthWithConditions(t *testing.T) {
+	schemes := map[string]any{"Fn::If": []any{"UseCognito",
+		map[string]any{"key": map[string]any{"type": "apiKey"}, "cognito": map[string]any{"type": "apiKey", "x-amazon-apigateway-authtype": "cognito_user_pools"}},
+		map[string]any{"key": map[string]any{"type": "apiKey"}, "sigv4": map[string]any{"type": "apiKey", "x-amazon-apigateway-authtype": "awsSigv4"}},
+	}}
+	body := func(security any) map[string]any {
+		return map[string]any{
+			"components": map[string]any{"securitySchemes": schemes},
+			"paths":      map[string]any{"/p": map[string]any{"post": map[string]any{"security": security}}},
+		}
+	}
+	req := func(names ...string) []any {
+		m := map[string]any{}
+		for _, n := range names {
+			m[n] = []any{}
+		}
+		return []any{m}
+	}
+	tests := []struct {
+		name     string
+		security any
+		ok       bool
+	}{
+		{"both branches authenticate", map[string]any{"Fn::If": []any{"UseCognito", req("cognito", "key"), req("sigv4", "key")}}, true},
+		{"one branch is only an API key", map[string]any{"Fn::If": []any{"UseCognito", req("cognito", "key"), req("key")}}, false},
+		{"one branch drops security", map[string]any{"Fn::If": []any{"UseCognito", req("cognito"), map[string]any{"Ref": "AWS::NoValue"}}}, false},
+		{"plain requirement", req("sigv4"), true},
+		{"unknown scheme", req("oauth"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := openAPIAuth("Api", body(tt.security))
+			assert.Equal(t, tt.ok, len(got) == 0, "%v", got)
+		})
+	}
+}
+
+func TestFixtureStackName(t *testing.T) {
+	tests := []struct {
+		name, samconfig, want string
+	}{
+		{"dev stack", "[default.deploy.parameters]\nstack_name = \"other\"\n[dev.deploy.parameters]\nstack_name = \"mlops-dev\"\n", "mlops-dev"},
+		{"no dev stack", "[prod.deploy.parameters]\nstack_name = \"mlops-prod\"\n", "localcloud"},
+		{"no samconfig", "", "localcloud"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.samconfig != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "samconfig.toml"), []byte(tt.samconfig), 0o644))
+			}
+			assert.Equal(t, tt.want, fixtureStackName(dir))
+		})
 	}
 }

@@ -82,6 +82,30 @@ func checkReferences(t *Template) []Finding {
 	return out
 }
 
+// fixtureStackName is the stack the events/ fixtures describe: the dev
+// stack of samconfig.toml ([dev.deploy.parameters] stack_name), so names
+// derived from AWS::StackName (alarm names, ...) resolve as in the
+// fixtures. Without a samconfig.toml it is the local cloud's default.
+func fixtureStackName(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "samconfig.toml"))
+	if err != nil {
+		return samtemplate.DefaultStackName
+	}
+	section := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			section = line
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if ok && section == "[dev.deploy.parameters]" && strings.TrimSpace(k) == "stack_name" {
+			return strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
+	return samtemplate.DefaultStackName
+}
+
 // ebFunction is a function triggered by EventBridge rules with patterns.
 type ebFunction struct {
 	id       string
@@ -96,7 +120,7 @@ func checkFixtures(t *Template) []Finding {
 	if err != nil {
 		return []Finding{finding("Template", "Resources", "encode template: %v", err)}
 	}
-	st, err := samtemplate.Parse(data, samtemplate.Options{})
+	st, err := samtemplate.Parse(data, samtemplate.Options{StackName: fixtureStackName(t.Dir)})
 	if err != nil {
 		return []Finding{finding("Template", "Resources", "the local cloud cannot load the template to resolve rule patterns: %v", err)}
 	}
