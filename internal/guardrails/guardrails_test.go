@@ -152,6 +152,19 @@ func removals(t *testing.T, raw map[string]any, tmpl *Template) map[string][]gua
 			}})
 		}
 	}
+	// Invoke permissions: every LambdaInvokePolicy of a state machine.
+	for _, sm := range tmpl.Sorted("AWS::Serverless::StateMachine") {
+		for i, p := range asList(props(raw, sm.ID)["Policies"]) {
+			if asMap(p)["LambdaInvokePolicy"] == nil {
+				continue
+			}
+			id, i := sm.ID, i
+			out["invoke"] = append(out["invoke"], guardRemoval{where: fmt.Sprintf("%s Policies[%d]", id, i), rule: "sfn-lambda-wiring", resource: id, raw: func(raw map[string]any) {
+				pols := asList(props(raw, id)["Policies"])
+				props(raw, id)["Policies"] = append(append([]any{}, pols[:i]...), pols[i+1:]...)
+			}})
+		}
+	}
 	// KMS keys: bucket encryption, topic and queue keys, SageMaker key env.
 	for _, r := range tmpl.Sorted("AWS::S3::Bucket") {
 		id := r.ID
@@ -266,7 +279,7 @@ func TestRealTemplateGuardRemovals(t *testing.T) {
 	tmpl, err := New(base, filepath.Dir(realTemplate))
 	require.NoError(t, err)
 	all := removals(t, base, tmpl)
-	for _, kind := range []string{"retry", "kms", "authorization", "dlq"} {
+	for _, kind := range []string{"retry", "invoke", "kms", "authorization", "dlq"} {
 		t.Run(kind, func(t *testing.T) {
 			require.NotEmptyf(t, all[kind], "the real template has no %s guard to remove", kind)
 			for _, g := range all[kind] {
