@@ -48,7 +48,8 @@ def load_template():
 
 # The environment each core function gets (the cross-team contract).
 CONTRACT_ENV = {
-    "IngestFunction": {"STATE_MACHINE_ARN", "RAW_BUCKET", "RAW_PREFIX", "MAX_OBJECT_BYTES"},
+    "IngestFunction": {"STATE_MACHINE_ARN", "RAW_BUCKET", "RAW_PREFIX", "MAX_OBJECT_BYTES",
+                       "TRAINING_TRIGGER", "ARTIFACTS_BUCKET", "ENDPOINT_NAME"},
     "PrepareFunction": {"GLUE_JOB_NAME", "ARTIFACTS_BUCKET"},
     "TrainFunction": {"ARTIFACTS_BUCKET", "SAGEMAKER_ROLE_ARN", "KMS_KEY_ARN", "ENDPOINT_NAME", "TRAINING_IMAGE",
                       "TRAINING_INSTANCE_TYPE", "TRAINING_INSTANCE_COUNT", "TRAINING_VOLUME_GB",

@@ -3,6 +3,12 @@
 // dataset the pipeline can train on and starts one pipeline execution per
 // object version, named after the object's identity so that duplicate
 // deliveries start nothing new.
+//
+// With TRAINING_TRIGGER=drift, a dataset that arrives while a model is live
+// is held in the raw bucket instead: retraining then happens when drift
+// calls for it (the remediate function trains on the newest held dataset),
+// which keeps training costs to when they pay. The first dataset, with no
+// live model yet, always trains.
 package main
 
 import (
@@ -16,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -31,23 +38,50 @@ type StartExecutionAPI interface {
 	StartExecution(ctx context.Context, params *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 }
 
+// HeadObjectAPI is the S3 operation ingest uses to see whether a model is
+// live (TRAINING_TRIGGER=drift only).
+type HeadObjectAPI interface {
+	HeadObject(ctx context.Context, params *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+}
+
+// Training triggers (TRAINING_TRIGGER).
+const (
+	// TriggerOnUpload trains on every accepted upload.
+	TriggerOnUpload = "upload"
+	// TriggerOnDrift trains on an upload only while no model is live;
+	// later datasets wait for a drift alarm.
+	TriggerOnDrift = "drift"
+)
+
 // Config is ingest's configuration.
 type Config struct {
 	StateMachineARN string
 	// Rules decide which objects start the pipeline.
 	Rules Rules
+	// Trigger is TriggerOnUpload or TriggerOnDrift.
+	Trigger string
+	// ArtifactsBucket and EndpointName locate the live-model record; they
+	// are required with TriggerOnDrift only.
+	ArtifactsBucket string
+	EndpointName    string
 }
 
 // LoadConfig reads Config; problems are collected in r.
 func LoadConfig(r *config.Reader) Config {
-	return Config{
+	c := Config{
 		StateMachineARN: r.String("STATE_MACHINE_ARN"),
 		Rules: Rules{
 			Bucket:         r.String("RAW_BUCKET"),
 			Prefix:         r.StringOr("RAW_PREFIX", "raw/"),
 			MaxObjectBytes: r.Int64Or("MAX_OBJECT_BYTES", 1<<30, 1, 5<<40),
 		},
+		Trigger: r.OneOf("TRAINING_TRIGGER", TriggerOnUpload, TriggerOnUpload, TriggerOnDrift),
 	}
+	if c.Trigger == TriggerOnDrift {
+		c.ArtifactsBucket = r.String("ARTIFACTS_BUCKET")
+		c.EndpointName = r.String("ENDPOINT_NAME")
+	}
+	return c
 }
 
 // Metric names ingest emits (EMF, namespace METRICS_NAMESPACE).
@@ -57,6 +91,7 @@ const (
 	MetricRejected   = "RejectedObjects" // dimension Reason
 	MetricMalformed  = "MalformedEvents" // dimension Reason
 	MetricStartError = "StartFailures"   // dimension Kind
+	MetricHeld       = "DatasetsHeld"    // TRAINING_TRIGGER=drift with a live model
 )
 
 // startSkew is how much older than the request an execution's start date
@@ -67,11 +102,13 @@ const startSkew = 5 * time.Second
 
 // Handler starts the pipeline for accepted uploads.
 type Handler struct {
-	SFN     StartExecutionAPI
-	Config  Config
-	Log     *slog.Logger
-	Metrics *metrics.Emitter
-	Now     func() time.Time
+	SFN StartExecutionAPI
+	// Registry is used with TriggerOnDrift only; it may be nil otherwise.
+	Registry HeadObjectAPI
+	Config   Config
+	Log      *slog.Logger
+	Metrics  *metrics.Emitter
+	Now      func() time.Time
 }
 
 // Handle processes one EventBridge event. It returns nil for events it
@@ -94,6 +131,20 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		h.Log.WarnContext(ctx, "event dropped", "reason", rej.Reason, "detail", rej.Detail, "malformed", rej.Malformed)
 		h.emit(ctx, []metrics.Dimension{{Name: "Reason", Value: rej.Reason}}, metric)
 		return nil
+	}
+
+	if h.Config.Trigger == TriggerOnDrift {
+		live, err := h.modelIsLive(ctx)
+		if err != nil {
+			h.Log.ErrorContext(ctx, "could not tell whether a model is live", "dataset", ds.URI(), "kind", faults.KindOf(err).String(), "error", err)
+			h.emit(ctx, []metrics.Dimension{{Name: "Kind", Value: faults.KindOf(err).String()}}, MetricStartError)
+			return err
+		}
+		if live {
+			h.Log.InfoContext(ctx, "dataset held: a model is live and training waits for drift", "dataset", ds.URI(), "versionId", ds.VersionID)
+			h.emit(ctx, nil, MetricHeld)
+			return nil
+		}
 	}
 
 	name := naming.Execution("ingest", ds.Identity())
@@ -129,6 +180,19 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 	h.Log.InfoContext(ctx, "pipeline started", "execution", name, "executionArn", aws.ToString(out.ExecutionArn), "dataset", ds.URI(), "versionId", ds.VersionID, "size", ds.Size)
 	h.emit(ctx, nil, MetricStarted)
 	return nil
+}
+
+// modelIsLive reports whether the endpoint has a live-model record.
+func (h *Handler) modelIsLive(ctx context.Context) (bool, error) {
+	key := pipeline.RegistryKey(h.Config.EndpointName)
+	_, err := h.Registry.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(h.Config.ArtifactsBucket), Key: aws.String(key)})
+	switch {
+	case err == nil:
+		return true, nil
+	case faults.KindOf(err) == faults.NotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("head registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
 }
 
 // emit records one count; a metric that cannot be written is logged, never

@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
@@ -254,9 +256,15 @@ func TestLoadConfig(t *testing.T) {
 		wantErr []string
 	}{
 		{"defaults", map[string]string{"STATE_MACHINE_ARN": testStateMachine, "RAW_BUCKET": testBucket},
-			Config{StateMachineARN: testStateMachine, Rules: Rules{Bucket: testBucket, Prefix: "raw/", MaxObjectBytes: 1073741824}}, nil},
+			Config{StateMachineARN: testStateMachine, Rules: Rules{Bucket: testBucket, Prefix: "raw/", MaxObjectBytes: 1073741824}, Trigger: TriggerOnUpload}, nil},
 		{"overrides", map[string]string{"STATE_MACHINE_ARN": testStateMachine, "RAW_BUCKET": testBucket, "RAW_PREFIX": "in/", "MAX_OBJECT_BYTES": "10"},
-			Config{StateMachineARN: testStateMachine, Rules: Rules{Bucket: testBucket, Prefix: "in/", MaxObjectBytes: 10}}, nil},
+			Config{StateMachineARN: testStateMachine, Rules: Rules{Bucket: testBucket, Prefix: "in/", MaxObjectBytes: 10}, Trigger: TriggerOnUpload}, nil},
+		{"drift trigger", map[string]string{"STATE_MACHINE_ARN": testStateMachine, "RAW_BUCKET": testBucket, "TRAINING_TRIGGER": "drift", "ARTIFACTS_BUCKET": "art", "ENDPOINT_NAME": "churn"},
+			Config{StateMachineARN: testStateMachine, Rules: Rules{Bucket: testBucket, Prefix: "raw/", MaxObjectBytes: 1073741824}, Trigger: TriggerOnDrift, ArtifactsBucket: "art", EndpointName: "churn"}, nil},
+		{"drift trigger needs the registry location", map[string]string{"STATE_MACHINE_ARN": testStateMachine, "RAW_BUCKET": testBucket, "TRAINING_TRIGGER": "drift"}, Config{},
+			[]string{"ARTIFACTS_BUCKET: required", "ENDPOINT_NAME: required"}},
+		{"unknown trigger", map[string]string{"STATE_MACHINE_ARN": testStateMachine, "RAW_BUCKET": testBucket, "TRAINING_TRIGGER": "hourly"}, Config{},
+			[]string{`TRAINING_TRIGGER: "hourly" is not one of upload, drift`}},
 		{"missing and malformed are all reported", map[string]string{"MAX_OBJECT_BYTES": "big"}, Config{},
 			[]string{"STATE_MACHINE_ARN: required", "RAW_BUCKET: required", `MAX_OBJECT_BYTES: "big" is not an integer`}},
 	}
@@ -272,6 +280,57 @@ func TestLoadConfig(t *testing.T) {
 			}
 			require.NoError(t, r.Err())
 			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// fakeRegistry answers HeadObject for the live-model record.
+type fakeRegistry struct {
+	err   error
+	calls []*s3.HeadObjectInput
+}
+
+func (f *fakeRegistry) HeadObject(_ context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	f.calls = append(f.calls, in)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &s3.HeadObjectOutput{}, nil
+}
+
+func TestDriftTrigger(t *testing.T) {
+	tests := []struct {
+		name        string
+		registry    error
+		wantStarted bool
+		wantMetrics []string
+		wantErrKind faults.Kind
+	}{
+		{name: "no live model: the first dataset trains", registry: &s3types.NotFound{}, wantStarted: true, wantMetrics: []string{MetricStarted}},
+		{name: "live model: the dataset is held for drift", wantMetrics: []string{MetricHeld}},
+		{name: "registry throttled is retried, nothing started", registry: apiErr("SlowDown"), wantMetrics: []string{MetricStartError + "/throttled"}, wantErrKind: faults.Throttled},
+		{name: "registry denied is returned, not dropped", registry: apiErr("AccessDenied"), wantMetrics: []string{MetricStartError + "/denied"}, wantErrKind: faults.Denied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestHandler(t, &fakeSFN{})
+			reg := &fakeRegistry{err: tt.registry}
+			env.h.Registry = reg
+			env.h.Config.Trigger, env.h.Config.ArtifactsBucket, env.h.Config.EndpointName = TriggerOnDrift, "art", "churn"
+
+			err := env.h.Handle(context.Background(), loadEvent(t, "ingest-object-created.json"))
+
+			require.Len(t, reg.calls, 1)
+			assert.Equal(t, "art", aws.ToString(reg.calls[0].Bucket))
+			assert.Equal(t, pipeline.RegistryKey("churn"), aws.ToString(reg.calls[0].Key))
+			if tt.wantErrKind != faults.Unknown {
+				require.Error(t, err)
+				assert.Equal(t, tt.wantErrKind, faults.KindOf(err))
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tt.wantStarted, len(env.sfn.calls) == 1)
+			assert.Equal(t, tt.wantMetrics, emitted(t, env.metrics))
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/gomlops/mlops/shared/awsconfig"
@@ -34,6 +35,9 @@ func main() {
 		Log:     logging.New(os.Stdout, logLevel),
 		Metrics: metrics.New(os.Stdout, namespace, time.Now),
 		Now:     time.Now,
+	}
+	if cfg.Trigger == TriggerOnDrift {
+		h.Registry = s3.NewFromConfig(awsCfg)
 	}
 	lambda.Start(h.Handle)
 }

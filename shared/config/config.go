@@ -138,6 +138,22 @@ func (r *Reader) DurationOr(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// OneOf returns an optional variable that must be one of allowed, or def
+// when it is unset.
+func (r *Reader) OneOf(name, def string, allowed ...string) string {
+	v, ok := r.get(name)
+	if !ok {
+		return def
+	}
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(name, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	return def
+}
+
 // List returns an optional comma-separated list with blanks removed.
 func (r *Reader) List(name string) []string {
 	v, ok := r.get(name)

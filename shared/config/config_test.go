@@ -20,6 +20,10 @@ func TestReaderCollectsEveryProblemByName(t *testing.T) {
 	_ = r.Float64Or("RATIO", 0.5, 0, 1)
 	_ = r.DurationOr("TIMEOUT", time.Second)
 	_ = r.BoolOr("FLAG", false)
+	_ = New(MapLookup(nil)).OneOf("MODE", "a", "a", "b")
+	mode := New(MapLookup(map[string]string{"MODE": "c"}))
+	_ = mode.OneOf("MODE", "a", "a", "b")
+	assert.ErrorContains(t, mode.Err(), `MODE: "c" is not one of a, b`)
 
 	err := r.Err()
 	require.Error(t, err)
@@ -44,6 +48,8 @@ func TestReaderValues(t *testing.T) {
 		{"bool", map[string]string{"B": "true"}, func(r *Reader) any { return r.BoolOr("B", false) }, true},
 		{"duration", map[string]string{"D": "90s"}, func(r *Reader) any { return r.DurationOr("D", time.Second) }, 90 * time.Second},
 		{"list", map[string]string{"L": "a, b,,c "}, func(r *Reader) any { return r.List("L") }, []string{"a", "b", "c"}},
+		{"one of", map[string]string{"M": "drift"}, func(r *Reader) any { return r.OneOf("M", "upload", "upload", "drift") }, "drift"},
+		{"one of default", nil, func(r *Reader) any { return r.OneOf("M", "upload", "upload", "drift") }, "upload"},
 		{"list unset", nil, func(r *Reader) any { return r.List("L") }, []string(nil)},
 	}
 	for _, tt := range tests {
