@@ -152,6 +152,7 @@ var (
 	csvContentType   = []string{"text/csv; charset=utf-8"}
 	championVariant  = []string{"champion"}
 	predictionLength = []string{strconv.Itoa(len(predictionBody))}
+	awsRequestID     = []string{"7c3f0000-0000-4000-8000-000000000000"}
 )
 
 func (f *fakeEndpoint) serve(w http.ResponseWriter, r *http.Request) {
@@ -161,6 +162,7 @@ func (f *fakeEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		h["Content-Type"] = csvContentType
 		h["X-Amzn-Invoked-Production-Variant"] = championVariant
 		h["Content-Length"] = predictionLength
+		h["X-Amzn-Requestid"] = awsRequestID
 		_, _ = io.WriteString(w, predictionBody)
 		return
 	}
@@ -183,6 +185,7 @@ func (f *fakeEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("x-Amzn-Invoked-Production-Variant", variant)
+	w.Header().Set("X-Amzn-RequestId", "7c3f0000-0000-4000-8000-000000000000")
 	w.Header().Set("Content-Length", strconv.Itoa(len(predictionBody)))
 	_, _ = io.WriteString(w, predictionBody)
 }

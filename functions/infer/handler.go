@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -213,7 +214,9 @@ func (h *Handler) predict(ctx context.Context, ev *events.APIGatewayProxyRequest
 		resp.Headers[ModelVariantHeader] = variant
 	}
 	if utf8.Valid(out.Body) {
-		resp.Body = string(out.Body)
+		// The SDK hands over a slice nobody else holds and nothing writes
+		// to it again: it becomes the response string without a copy.
+		resp.Body = unsafe.String(unsafe.SliceData(out.Body), len(out.Body))
 	} else {
 		resp.Body = base64.StdEncoding.EncodeToString(out.Body)
 		resp.IsBase64Encoded = true
