@@ -3,6 +3,7 @@ package guardrails
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // asyncEventTypes are the SAM event sources that invoke a function
@@ -93,10 +94,11 @@ func functionRules() []Rule {
 				if r == nil {
 					return nil
 				}
-				if n, ok := t.number(r.Properties["Timeout"]); !ok || n >= apiGatewayTimeout {
+				n, ok := t.number(r.Properties["Timeout"])
+				if !ok || n >= apiGatewayTimeout {
 					return []Finding{finding(r.ID, "Properties.Timeout", "timeout %v, want under %d s (API Gateway's integration timeout)", r.Properties["Timeout"], apiGatewayTimeout)}
 				}
-				return nil
+				return inferTimeouts(t, r, n)
 			},
 		},
 		{
@@ -124,6 +126,39 @@ func functionRules() []Rule {
 			},
 		},
 	}
+}
+
+// inferTimeouts checks the timeouts around the inference function: its
+// SageMaker call (INVOKE_TIMEOUT) ends before the function does, and the
+// function ends before any API integration that calls it gives up.
+func inferTimeouts(t *Template, r *Resource, timeout float64) []Finding {
+	var out []Finding
+	v := asMap(asMap(r.Properties["Environment"])["Variables"])["INVOKE_TIMEOUT"]
+	if id, ok := asMap(v)["Ref"].(string); ok {
+		v = asMap(t.Parameters[id])["Default"]
+	}
+	if s, ok := v.(string); ok {
+		d, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			out = append(out, finding(r.ID, "Properties.Environment.Variables.INVOKE_TIMEOUT", "INVOKE_TIMEOUT %q is not a Go duration", s))
+		case d.Seconds() >= timeout:
+			out = append(out, finding(r.ID, "Properties.Environment.Variables.INVOKE_TIMEOUT", "INVOKE_TIMEOUT %s is not below the function timeout (%g s)", d, timeout))
+		}
+	}
+	for _, api := range t.Sorted("AWS::Serverless::Api") {
+		walk(api.Properties["DefinitionBody"], func(x any) {
+			integ := asMap(asMap(x)["x-amazon-apigateway-integration"])
+			if integ == nil || !contains(references(integ["uri"]), r.ID) {
+				return
+			}
+			if ms, ok := t.number(integ["timeoutInMillis"]); ok && timeout*1000 > ms {
+				out = append(out, finding(api.ID, "Properties.DefinitionBody.x-amazon-apigateway-integration.timeoutInMillis",
+					"integration gives up after %g ms, before %s's %g s timeout", ms, r.ID, timeout))
+			}
+		})
+	}
+	return out
 }
 
 func eachFunction(fn func(*Template, *Resource) []Finding) func(*Template) []Finding {

@@ -233,6 +233,23 @@ func breakages() []breakage {
 			mutate: func(t *testing.T, raw map[string]any) { delete(node(t, raw, "Resources"), "TrainLogGroup") }},
 		{name: "infer timeout beyond API Gateway", rule: "infer-timeout", resource: "InferFunction", property: "Timeout",
 			mutate: func(t *testing.T, raw map[string]any) { res(t, raw, "InferFunction")["Timeout"] = 30 }},
+		{name: "SageMaker call outlives the function", rule: "infer-timeout", resource: "InferFunction", property: "INVOKE_TIMEOUT",
+			mutate: func(t *testing.T, raw map[string]any) {
+				res(t, raw, "InferFunction")["Environment"] = map[string]any{"Variables": map[string]any{"INVOKE_TIMEOUT": "25s"}}
+			}},
+		{name: "INVOKE_TIMEOUT not a duration", rule: "infer-timeout", resource: "InferFunction", property: "INVOKE_TIMEOUT",
+			mutate: func(t *testing.T, raw map[string]any) {
+				res(t, raw, "InferFunction")["Environment"] = map[string]any{"Variables": map[string]any{"INVOKE_TIMEOUT": "5"}}
+			}},
+		{name: "integration gives up before the function", rule: "infer-timeout", resource: "Api", property: "timeoutInMillis",
+			mutate: func(t *testing.T, raw map[string]any) {
+				res(t, raw, "Api")["DefinitionBody"] = map[string]any{
+					"security":   []any{map[string]any{"sigv4": []any{}}},
+					"components": map[string]any{"securitySchemes": map[string]any{"sigv4": map[string]any{"type": "apiKey", "x-amazon-apigateway-authtype": "awsSigv4"}}},
+					"paths": map[string]any{"/predict": map[string]any{"post": map[string]any{"x-amazon-apigateway-integration": map[string]any{
+						"uri": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${InferFunction.Arn}/invocations"}, "timeoutInMillis": 5000}}}},
+				}
+			}},
 		{name: "async without destination", rule: "function-async-failure", resource: "IngestFunction", property: "OnFailure",
 			mutate: func(t *testing.T, raw map[string]any) {
 				delete(res(t, raw, "IngestFunction", "EventInvokeConfig"), "DestinationConfig")
