@@ -57,8 +57,16 @@ test: check-tools $(ASL_VALIDATOR) ## run every test: vet, Go tests (race), cfn-
 	@echo "== cfn-lint"; cfn-lint template.yaml
 	@echo "== asl-validator"; for f in statemachines/*.asl.json; do $(ASL_VALIDATOR) --json-path "$$f" --silent || { echo "invalid state machine: $$f" >&2; exit 1; }; done
 	@echo "== glue script tests"; python3 -m unittest discover -s scripts -p 'test_*.py'
-	@echo "== go test"; MLOPS_REQUIRE_MOTO=1 AWS_XRAY_CONTEXT_MISSING=IGNORE_ERROR $(GO) test -race -count=1 -timeout 12m ./...
+	@echo "== go test"; MLOPS_REQUIRE_MOTO=1 MLOPS_REQUIRE_E2E=1 AWS_XRAY_CONTEXT_MISSING=IGNORE_ERROR $(GO) test -race -count=1 -timeout 12m ./...
 	@echo "== fuzz (short)"; scripts/fuzz.sh $(FUZZTIME)
+
+.PHONY: bench
+bench: ## build everything, measure sizes, cold starts, latency vs Python/Node peers, drift; write BENCHMARKS.md
+	@scripts/bench.sh
+
+.PHONY: chaos
+chaos: check-tools ## run the fault-injection scenarios (duplicates, throttling, crashes, rollbacks) and print the report
+	@scripts/chaos.sh
 
 .PHONY: fuzz
 fuzz: ## fuzz every parser of outside input for longer (FUZZTIME=2m by default here)
