@@ -47,6 +47,7 @@ type resolver struct {
 	condBusy map[string]bool
 	nameMemo map[string]string
 	nameBusy map[string]bool
+	depth    int
 }
 
 // bindParameters binds every template parameter to its override or
@@ -260,8 +261,17 @@ func (r *resolver) resolveMap(m map[string]any, where string) (map[string]any, e
 	return out, nil
 }
 
+// maxDepth bounds nested resolution: deeper means a reference cycle
+// (a rule whose EventBusName is its own ARN, ...) or an absurd template.
+const maxDepth = 100
+
 // resolve evaluates every intrinsic function inside v.
 func (r *resolver) resolve(v any, where string) (any, error) {
+	r.depth++
+	defer func() { r.depth-- }()
+	if r.depth > maxDepth {
+		return nil, fmt.Errorf("%s: references nest more than %d deep: a circular reference?", where, maxDepth)
+	}
 	switch x := v.(type) {
 	case map[string]any:
 		if isIntrinsic(x) {

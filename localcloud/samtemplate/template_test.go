@@ -180,7 +180,8 @@ func TestParseErrorsNameWhatIsWrong(t *testing.T) {
 		{"value outside AllowedValues", "Parameters:\n  P: {Type: String, Default: a, AllowedValues: [a, b]}\n" + base, Options{Parameters: map[string]string{"P": "c"}}, `parameter P: "c" is not one of AllowedValues`},
 		{"unsupported transform", "Transform: AWS::Include\n" + base, Options{}, `Transform "AWS::Include" is not supported`},
 		{"unsupported globals section", "Globals:\n  Nope: {}\n" + base, Options{}, `Globals: unsupported section "Nope"`},
-		{"S3 CodeUri in functions view is fine at load", base, Options{}, ""},
+		{"circular reference", "Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventBusName: !GetAtt R.Arn\n", Options{}, "a circular reference?"},
+		{"plain function loads", base, Options{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
