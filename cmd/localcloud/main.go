@@ -31,6 +31,7 @@ func commands() []command {
 		invokeCommand(),
 		startLambdaCommand(),
 		startAPICommand(),
+		upCommand(),
 	}
 }
 

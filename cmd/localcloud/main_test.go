@@ -222,3 +222,37 @@ func TestStartAPI(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 403, resp.StatusCode)
 }
+
+// TestSAMInitApplicationAsIs runs the application `sam init` generates for
+// Go, unchanged: its own go.mod under CodeUri, BuildMethod go1.x, the
+// implicit ServerlessRestApi and role.
+func TestSAMInitApplicationAsIs(t *testing.T) {
+	tpl := filepath.Join("testdata", "hello-app", "template.yaml")
+	code, stdout, stderr := run(t, `{"httpMethod":"GET","path":"/hello","requestContext":{"identity":{"sourceIp":"198.51.100.7"}}}`,
+		"invoke", "HelloWorldFunction", "-e", "-", "--template", tpl, "--state-dir", stateDir)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.JSONEq(t, `{"statusCode":200,"headers":null,"multiValueHeaders":null,"body":"Hello, 198.51.100.7 (PARAM1=VALUE)"}`, strings.TrimSpace(stdout))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	logs := &syncBuffer{}
+	c := &cli{stdin: strings.NewReader(""), stdout: logs, stderr: logs, ready: func(a string) { addr <- a }}
+	done := make(chan int, 1)
+	go func() { done <- c.main(ctx, []string{"start-api", "--port", "0", "--template", tpl, "--state-dir", stateDir}) }()
+	defer func() {
+		cancel()
+		assert.Equal(t, 0, <-done)
+	}()
+	var a string
+	select {
+	case a = <-addr:
+	case <-time.After(120 * time.Second):
+		t.Fatalf("start-api did not start:\n%s", logs.String())
+	}
+	resp, err := http.Get("http://" + a + "/hello")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "Hello, 127.0.0.1 (PARAM1=VALUE)", string(body))
+}
