@@ -142,9 +142,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // Server is a running endpoint.
 type Server struct {
-	srv      *http.Server
-	listener net.Listener
-	done     chan error
+	srv       *http.Server
+	listener  net.Listener
+	done      chan error
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start listens on addr (use 127.0.0.1:0 for a free port) and serves h in
@@ -181,14 +183,16 @@ func (s *Server) URL() string { return "http://" + s.listener.Addr().String() }
 func (s *Server) Port() int { return s.listener.Addr().(*net.TCPAddr).Port }
 
 // Close stops the server, waiting up to the context's deadline for
-// requests in flight.
+// requests in flight. Later calls return the first call's result.
 func (s *Server) Close(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if serveErr := <-s.done; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
-		err = serveErr
-	}
-	if err != nil {
-		return fmt.Errorf("stop endpoint: %w", err)
-	}
-	return nil
+	s.closeOnce.Do(func() {
+		err := s.srv.Shutdown(ctx)
+		if serveErr := <-s.done; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+			err = serveErr
+		}
+		if err != nil {
+			s.closeErr = fmt.Errorf("stop endpoint: %w", err)
+		}
+	})
+	return s.closeErr
 }

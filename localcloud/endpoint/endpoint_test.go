@@ -148,6 +148,7 @@ func TestServerServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, srv.Close(ctx))
+	require.NoError(t, srv.Close(ctx), "a second Close returns at once")
 	_, err = http.DefaultClient.Do(req)
 	assert.Error(t, err)
 }
