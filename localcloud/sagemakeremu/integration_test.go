@@ -137,7 +137,9 @@ func TestTrainDeployInvoke(t *testing.T) {
 		require.NoError(t, err)
 		_, err = invoke(t, "1,2,3,0")
 		requireAPIError(t, err, "ValidationError", "Endpoint churn of account 123456789012 not found.")
-		d, seen := h.waitEndpoint(t, endpoint, func(d *sagemaker.DescribeEndpointOutput) bool { return d.EndpointStatus != smtypes.EndpointStatusCreating })
+		d, seen := h.waitEndpoint(t, endpoint, func(d *sagemaker.DescribeEndpointOutput) bool {
+			return d.EndpointStatus != smtypes.EndpointStatusCreating
+		})
 		require.Equal(t, smtypes.EndpointStatusInService, d.EndpointStatus, "failure: %s", aws.ToString(d.FailureReason))
 		assert.Equal(t, []smtypes.EndpointStatus{smtypes.EndpointStatusCreating, smtypes.EndpointStatusInService}, seen)
 		assert.Equal(t, "config-1", aws.ToString(d.EndpointConfigName))
@@ -329,7 +331,9 @@ func TestTrainDeployInvoke(t *testing.T) {
 		h.use(svc)
 		d := h.waitJob(t, job)
 		assert.Equal(t, smtypes.TrainingJobStatusCompleted, d.TrainingJobStatus)
-		ep, _ := h.waitEndpoint(t, endpoint, func(d *sagemaker.DescribeEndpointOutput) bool { return d.EndpointStatus != smtypes.EndpointStatusCreating })
+		ep, _ := h.waitEndpoint(t, endpoint, func(d *sagemaker.DescribeEndpointOutput) bool {
+			return d.EndpointStatus != smtypes.EndpointStatusCreating
+		})
 		assert.Equal(t, smtypes.EndpointStatusInService, ep.EndpointStatus)
 		assert.Equal(t, "config-2", aws.ToString(ep.EndpointConfigName))
 		_, err = invoke(t, "10,70,1,0")

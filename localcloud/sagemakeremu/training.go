@@ -541,8 +541,14 @@ func (s *Service) train(ctx context.Context, j *trainingJob, in CreateTrainingJo
 	}
 	errTail := &tail{max: 20}
 	done := make(chan struct{}, 2)
-	go func() { pump(stdout, s.log, "training log", nil, "trainingJob", in.TrainingJobName); done <- struct{}{} }()
-	go func() { pump(stderr, s.log, "training log", errTail, "trainingJob", in.TrainingJobName); done <- struct{}{} }()
+	go func() {
+		pump(stdout, s.log, "training log", nil, "trainingJob", in.TrainingJobName)
+		done <- struct{}{}
+	}()
+	go func() {
+		pump(stderr, s.log, "training log", errTail, "trainingJob", in.TrainingJobName)
+		done <- struct{}{}
+	}()
 	<-done
 	<-done
 	waitErr := cmd.Wait()
