@@ -440,3 +440,40 @@ func TestNewRejectsOverReservedAccount(t *testing.T) {
 	assert.True(t, strings.Contains(err.Error(), "used twice"))
 	assert.False(t, errors.Is(err, context.Canceled))
 }
+
+func TestPanicReplacesTheProcess(t *testing.T) {
+	h := newHarness(t, nil)
+	out, err := h.svc.InvokeFunction(context.Background(), InvokeInput{Function: "fail", Payload: []byte(`{"panic":true}`)})
+	require.NoError(t, err)
+	require.NotNil(t, out.FunctionError)
+	assert.Contains(t, out.FunctionError.Message, "handler panicked")
+	// aws-lambda-go exits after reporting a panic: the next invocation must
+	// start a new process instead of failing on the dead one.
+	for i := 0; i < 3; i++ {
+		out, err = h.svc.InvokeFunction(context.Background(), InvokeInput{Function: "fail", Payload: []byte(`{"x":1}`)})
+		require.NoError(t, err)
+		require.NotNil(t, out.FunctionError)
+		assert.Equal(t, "PermanentError", out.FunctionError.Type, "attempt %d: %s", i, out.FunctionError.Message)
+	}
+}
+
+func TestAccountConcurrencyThrottles(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.AccountConcurrency = 2 }) // SerialFunction reserves 1
+	require.NoError(t, h.svc.Build())
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.svc.Invoke(context.Background(), "EchoFunction", []byte(`{"sleepMs":1500}`))
+		done <- err
+	}()
+	// Give the echo invocation time to take the only unreserved slot.
+	time.Sleep(300 * time.Millisecond)
+	_, err := h.svc.Invoke(context.Background(), "SlowFunction", []byte(`{}`))
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.NotNil(t, apiErr, "the unreserved pool (2 - 1 reserved = 1) was full")
+	assert.Equal(t, "TooManyRequestsException", apiErr.Code)
+	assert.Equal(t, "ConcurrentInvocationLimitExceeded", apiErr.Reason)
+	_, err = h.svc.Invoke(context.Background(), "SerialFunction", []byte(`{}`))
+	assert.NoError(t, err, "reserved concurrency is not taken by other functions")
+	assert.NoError(t, <-done)
+}
