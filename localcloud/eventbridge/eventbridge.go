@@ -43,6 +43,24 @@ type ExecutionStarter interface {
 	StartExecution(ctx context.Context, stateMachineARN, name, input string) error
 }
 
+// LambdaInvokerFunc adapts a function to LambdaInvoker.
+type LambdaInvokerFunc func(ctx context.Context, fn string, payload []byte) error
+
+// InvokeAsync calls f.
+func (f LambdaInvokerFunc) InvokeAsync(ctx context.Context, fn string, payload []byte) error {
+	return f(ctx, fn, payload)
+}
+
+// ExecutionStarterFunc adapts a function to ExecutionStarter, e.g. a
+// Step Functions emulator whose StartExecution also returns the execution
+// ARN and start date.
+type ExecutionStarterFunc func(ctx context.Context, stateMachineARN, name, input string) error
+
+// StartExecution calls f.
+func (f ExecutionStarterFunc) StartExecution(ctx context.Context, stateMachineARN, name, input string) error {
+	return f(ctx, stateMachineARN, name, input)
+}
+
 // QueueSender sends a message to an SQS queue (URL, ARN or name) with
 // string message attributes and returns its id.
 type QueueSender interface {

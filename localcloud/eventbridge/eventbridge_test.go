@@ -402,6 +402,22 @@ func TestRulesSurviveRestart(t *testing.T) {
 	assert.Len(t, again.lambda.Calls(), 1)
 }
 
+func TestFuncAdapters(t *testing.T) {
+	var gotFn, gotArn, gotName, gotInput string
+	var l LambdaInvoker = LambdaInvokerFunc(func(_ context.Context, fn string, p []byte) error {
+		gotFn = fn + string(p)
+		return errors.New("nope")
+	})
+	var s ExecutionStarter = ExecutionStarterFunc(func(_ context.Context, arn, name, input string) error {
+		gotArn, gotName, gotInput = arn, name, input
+		return nil
+	})
+	assert.EqualError(t, l.InvokeAsync(context.Background(), "f", []byte("{}")), "nope")
+	assert.Equal(t, "f{}", gotFn)
+	require.NoError(t, s.StartExecution(context.Background(), "arn", "n", "{}"))
+	assert.Equal(t, []string{"arn", "n", "{}"}, []string{gotArn, gotName, gotInput})
+}
+
 func TestNewRejectsBadTemplateRule(t *testing.T) {
 	_, err := New(Options{StateDir: t.TempDir(), Rules: []Rule{{Name: "bad", EventPattern: `{"source":[]}`}}})
 	require.Error(t, err)

@@ -130,6 +130,11 @@ func (s *Service) serveJSON(w http.ResponseWriter, r *http.Request, op string) {
 
 func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 	if err != nil {
+		// SQS's JSON protocol also names the legacy query error code, which
+		// query-compatible clients (boto3, the CLI) report.
+		if legacy := queryError(err); awsproto.AsError(legacy).Code != awsproto.AsError(err).Code {
+			w.Header().Set("x-amzn-query-error", awsproto.AsError(legacy).Code+";Sender")
+		}
 		awsproto.WriteJSONError(w, r, err)
 		return
 	}

@@ -111,7 +111,7 @@ func TestSDKErrors(t *testing.T) {
 		{"missing queue", func() error {
 			_, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("nope")})
 			return err
-		}, "QueueDoesNotExist"},
+		}, "AWS.SimpleQueueService.NonExistentQueue"},
 		{"bad name", func() error {
 			_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bad name!")})
 			return err
@@ -140,6 +140,11 @@ func TestSDKErrors(t *testing.T) {
 			assert.Equal(t, tt.code, apiErr.ErrorCode())
 		})
 	}
+	// As with AWS, the typed error is still QueueDoesNotExist; its code is
+	// the legacy one from x-amzn-query-error.
+	_, err = c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("nope")})
+	var missing *sqstypes.QueueDoesNotExist
+	assert.True(t, errors.As(err, &missing), "got %T", err)
 }
 
 func TestStateSurvivesRestart(t *testing.T) {
