@@ -34,12 +34,16 @@ func TestCreateTrainingJobValidation(t *testing.T) {
 			msg: "at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern"},
 		{name: "instance type", change: func(in *sagemaker.CreateTrainingJobInput) { in.ResourceConfig.InstanceType = "ml.bogus" },
 			msg: "Value 'ml.bogus' at 'resourceConfig.instanceType' failed to satisfy constraint: Member must satisfy enum value set: ["},
-		{name: "output path", change: func(in *sagemaker.CreateTrainingJobInput) { in.OutputDataConfig.S3OutputPath = aws.String("ftp://bucket/x") },
+		{name: "output path", change: func(in *sagemaker.CreateTrainingJobInput) {
+			in.OutputDataConfig.S3OutputPath = aws.String("ftp://bucket/x")
+		},
 			msg: "at 'outputDataConfig.s3OutputPath' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$"},
 		{name: "channel URI", change: func(in *sagemaker.CreateTrainingJobInput) {
 			in.InputDataConfig[0].DataSource.S3DataSource.S3Uri = aws.String("bucket/train")
 		}, msg: "at 'inputDataConfig.1.member.dataSource.s3DataSource.s3Uri'"},
-		{name: "channel name", change: func(in *sagemaker.CreateTrainingJobInput) { in.InputDataConfig[1].ChannelName = aws.String("val idation") },
+		{name: "channel name", change: func(in *sagemaker.CreateTrainingJobInput) {
+			in.InputDataConfig[1].ChannelName = aws.String("val idation")
+		},
 			msg: "Value 'val idation' at 'inputDataConfig.2.member.channelName'"},
 		{name: "max runtime", change: func(in *sagemaker.CreateTrainingJobInput) { in.StoppingCondition.MaxRuntimeInSeconds = aws.Int32(0) },
 			msg: "Value '0' at 'stoppingCondition.maxRuntimeInSeconds' failed to satisfy constraint: Member must have value greater than or equal to 1"},
@@ -333,7 +337,9 @@ func TestHostingErrors(t *testing.T) {
 			require.NoError(t, err)
 			_, err = h.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String(ep), EndpointConfigName: aws.String(name)})
 			requireAPIError(t, err, "ValidationException", `Cannot create already existing endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/`+ep+`".`)
-			d, _ := h.waitEndpoint(t, ep, func(d *sagemaker.DescribeEndpointOutput) bool { return d.EndpointStatus != smtypes.EndpointStatusCreating })
+			d, _ := h.waitEndpoint(t, ep, func(d *sagemaker.DescribeEndpointOutput) bool {
+				return d.EndpointStatus != smtypes.EndpointStatusCreating
+			})
 			assert.Equal(t, smtypes.EndpointStatusFailed, d.EndpointStatus)
 			assert.Contains(t, aws.ToString(d.FailureReason), reason)
 			_, err = h.sm.UpdateEndpoint(ctx, &sagemaker.UpdateEndpointInput{EndpointName: aws.String(ep), EndpointConfigName: aws.String(name)})
