@@ -112,6 +112,9 @@ func (rw *recorder) Write(b []byte) (int, error) {
 // successful writes and deletes in EventBridge-enabled buckets.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bucket, key := splitPath(r.URL.Path)
+	if bucket != "" && key == "" && s.serveBucketSubresource(w, r, bucket) {
+		return
+	}
 	op := classify(r, key)
 	if op == opCopyObject {
 		// gofakes3 reports the copy source's version as the new object's

@@ -281,3 +281,37 @@ func TestEncodeKey(t *testing.T) {
 		})
 	}
 }
+
+func TestBucketNotificationConfiguration(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	ctx := context.Background()
+	_, err := f.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("late-bucket")})
+	require.NoError(t, err)
+	got, err := f.client.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String("late-bucket")})
+	require.NoError(t, err)
+	assert.Nil(t, got.EventBridgeConfiguration)
+
+	_, err = f.client.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("late-bucket"),
+		NotificationConfiguration: &s3types.NotificationConfiguration{EventBridgeConfiguration: &s3types.EventBridgeConfiguration{}}})
+	require.NoError(t, err)
+	got, err = f.client.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String("late-bucket")})
+	require.NoError(t, err)
+	assert.NotNil(t, got.EventBridgeConfiguration)
+	_, err = f.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("late-bucket"), Key: aws.String("k"), Body: strings.NewReader("x")})
+	require.NoError(t, err)
+	assert.Len(t, f.events.Events(), 1)
+
+	var apiErr smithy.APIError
+	_, err = f.client.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("late-bucket"),
+		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{QueueArn: aws.String("arn:aws:sqs:us-east-1:123456789012:q"), Events: []s3types.Event{"s3:ObjectCreated:*"}}}}})
+	require.True(t, errors.As(err, &apiErr))
+	assert.Equal(t, "NotImplemented", apiErr.ErrorCode())
+	_, err = f.client.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String("no-such-bucket")})
+	require.True(t, errors.As(err, &apiErr))
+	assert.Equal(t, "NoSuchBucket", apiErr.ErrorCode())
+	_, err = f.client.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String("late-bucket"), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("a"), Value: aws.String("b")}}}})
+	require.True(t, errors.As(err, &apiErr))
+	assert.Equal(t, "NotImplemented", apiErr.ErrorCode())
+	_, err = f.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("late-bucket")})
+	require.NoError(t, err, "the tagging call must not have touched the bucket")
+}
