@@ -319,6 +319,31 @@ func TestTrainDeployInvoke(t *testing.T) {
 		require.NoError(t, err, "the old configuration still serves")
 	})
 
+	t.Run("an update whose model cannot load keeps the old configuration", func(t *testing.T) {
+		_, err := h.sm.CreateModel(ctx, &sagemaker.CreateModelInput{
+			ModelName:        aws.String("model-broken"),
+			PrimaryContainer: &smtypes.ContainerDefinition{Image: aws.String(h.image), ModelDataUrl: aws.String("s3://artifacts/models/none/model.tar.gz")},
+			ExecutionRoleArn: aws.String(testRole),
+		})
+		require.NoError(t, err)
+		_, err = h.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
+			EndpointConfigName: aws.String("config-broken"),
+			ProductionVariants: []smtypes.ProductionVariant{{VariantName: aws.String("AllTraffic"), ModelName: aws.String("model-broken"), InstanceType: smtypes.ProductionVariantInstanceTypeMlM5Large, InitialInstanceCount: aws.Int32(1)}},
+		})
+		require.NoError(t, err)
+		update(t, "config-broken")
+		d, _ := h.waitEndpoint(t, endpoint, notUpdating)
+		assert.Equal(t, smtypes.EndpointStatusInService, d.EndpointStatus)
+		assert.Equal(t, "config-2", aws.ToString(d.EndpointConfigName))
+		assert.Contains(t, aws.ToString(d.FailureReason), `Failed to update endpoint to configuration "config-broken"`)
+		_, err = invoke(t, "10,70,1,0")
+		require.NoError(t, err)
+		list, err := h.sm.ListEndpoints(ctx, &sagemaker.ListEndpointsInput{})
+		require.NoError(t, err)
+		require.Len(t, list.Endpoints, 1)
+		assert.Equal(t, smtypes.EndpointStatusInService, list.Endpoints[0].EndpointStatus)
+	})
+
 	t.Run("restart keeps the records and brings the endpoint back", func(t *testing.T) {
 		servers := h.serverPIDs()
 		require.NotEmpty(t, servers)

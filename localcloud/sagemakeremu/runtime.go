@@ -132,10 +132,7 @@ func (s *Service) invoke(ctx context.Context, in invocation) (*invocationResult,
 	} else {
 		variant = s.pickVariantLocked(f.spec)
 	}
-	sample := false
-	if c := f.spec.Capture; c.enabled() {
-		sample = s.rnd.Float64()*100 < float64(deref(c.InitialSamplingPercentage))
-	}
+	sample := s.sampleLocked(f.spec.Capture)
 	eventID := awsproto.NewRequestID()
 	now := s.now()
 	s.mu.Unlock()
@@ -217,4 +214,10 @@ func (s *Service) logsURL(endpoint string) string {
 
 func (s *Service) logStreamARN(endpoint, variant string) string {
 	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:/aws/sagemaker/Endpoints/%s", s.opts.Region, s.opts.AccountID, endpoint) + ":log-stream:" + variant + "/i-local" + strconv.Itoa(0)
+}
+
+// sampleLocked draws whether to capture one invocation at the configured
+// sampling percentage; s.mu must be held.
+func (s *Service) sampleLocked(c *DataCaptureConfig) bool {
+	return c.enabled() && s.rnd.Float64()*100 < float64(deref(c.InitialSamplingPercentage))
 }
