@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,11 +30,13 @@ import (
 
 	"github.com/gomlops/mlops/localcloud/apigw"
 	"github.com/gomlops/mlops/localcloud/clock"
+	"github.com/gomlops/mlops/localcloud/cloudwatchemu"
 	"github.com/gomlops/mlops/localcloud/endpoint"
 	"github.com/gomlops/mlops/localcloud/eventbridge"
 	"github.com/gomlops/mlops/localcloud/glueemu"
 	"github.com/gomlops/mlops/localcloud/lambdaemu"
 	"github.com/gomlops/mlops/localcloud/s3emu"
+	"github.com/gomlops/mlops/localcloud/sagemakeremu"
 	"github.com/gomlops/mlops/localcloud/samtemplate"
 	"github.com/gomlops/mlops/localcloud/sfnemu"
 	"github.com/gomlops/mlops/localcloud/snsemu"
@@ -113,6 +116,8 @@ type Stack struct {
 	STS           *stsemu.Service
 	StepFunctions *sfnemu.Service
 	Glue          *glueemu.Service
+	SageMaker     *sagemakeremu.Service
+	CloudWatch    *cloudwatchemu.Service
 	API           *apigw.Server
 
 	// StateDir is the absolute state directory.
@@ -125,7 +130,7 @@ type Stack struct {
 	logs        *logFanout
 	log         *slog.Logger
 	cancel      context.CancelFunc
-	done        chan struct{}
+	wg          sync.WaitGroup
 	closers     []func() error
 	notes       []string
 }
@@ -170,7 +175,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
-	st = &Stack{Clock: opts.Clock, StateDir: stateDir, log: logger, cancel: cancel, done: make(chan struct{})}
+	st = &Stack{Clock: opts.Clock, StateDir: stateDir, log: logger, cancel: cancel}
 	defer func() {
 		if err != nil {
 			closeCtx, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -297,6 +302,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, fmt.Errorf("start S3: %w", err)
 	}
 	objects := newObjectStore(st.awsConfig(url, tpl.Region))
+	alarms := &alarmStates{}
 
 	// Glue: the template's jobs; scripts come from the local S3.
 	jobs, err := glueJobs(tpl)
@@ -321,9 +327,54 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	st.router.Handle("states", st.StepFunctions)
 	st.router.Handle("glue", st.Glue.Handler())
 
+	// SageMaker: training and hosting with the local XGBoost; channels,
+	// models and capture go through the local S3.
+	smLog, err := os.OpenFile(filepath.Join(stateDir, "logs", "sagemaker.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open SageMaker log: %w", err)
+	}
+	st.closers = append(st.closers, smLog.Close)
+	st.SageMaker, err = sagemakeremu.New(sagemakeremu.Options{
+		StateDir: stateDir, Clock: opts.Clock, Store: sagemakeremu.NewS3Store(objects.client),
+		Python: opts.SageMakerPython, Alarms: alarms, Logger: slog.New(slog.NewTextHandler(smLog, nil)),
+		Region: tpl.Region, AccountID: tpl.AccountID,
+		Timings: sagemakeremu.Timings{
+			TrainingStartup: opts.Timings.TrainingStartup, EndpointProvision: opts.Timings.EndpointProvision,
+			CaptureFlush: opts.Timings.CaptureFlush,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start SageMaker: %w", err)
+	}
+	st.closers = append(st.closers, st.SageMaker.Close)
+	st.router.Handle("sagemaker", st.SageMaker.ControlHandler())
+	st.router.Handle(endpoint.SageMakerRuntime, st.SageMaker.RuntimeHandler())
+
 	if err := uploadGlueScripts(ctx, objects, tpl, jobs, opts.GlueScripts); err != nil {
 		return nil, err
 	}
+
+	// CloudWatch: the template's alarms; metrics from every function's
+	// EMF log lines; alarm state changes go to EventBridge.
+	cwAlarms, err := cloudWatchAlarms(tpl)
+	if err != nil {
+		return nil, err
+	}
+	st.CloudWatch, err = cloudwatchemu.New(cloudwatchemu.Options{
+		StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID,
+		Alarms: cwAlarms, Events: st.Events, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start CloudWatch: %w", err)
+	}
+	st.closers = append(st.closers, func() error { st.CloudWatch.Close(); return nil })
+	alarms.set(cloudWatchStates{st.CloudWatch})
+	st.router.Handle("monitoring", st.CloudWatch.Handler())
+	st.logs.addHook(func(_, line string) {
+		if strings.HasPrefix(line, "{") {
+			st.CloudWatch.IngestLog([]byte(line))
+		}
+	})
 
 	// Every function's binary, before anything can invoke one.
 	if err := st.Lambda.Build(); err != nil {
@@ -335,8 +386,13 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 
+	st.wg.Add(2)
 	go func() {
-		defer close(st.done)
+		defer st.wg.Done()
+		st.CloudWatch.Run(runCtx)
+	}()
+	go func() {
+		defer st.wg.Done()
 		if err := st.Events.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("EventBridge schedules stopped", "err", err)
 		}
@@ -435,21 +491,22 @@ func (st *Stack) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop API: %w", err))
 		}
 	}
-	if st.endpointSrv != nil {
-		if err := st.endpointSrv.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop endpoint: %w", err))
-		}
-	}
 	st.cancel()
-	if st.Events != nil {
-		<-st.done
-	}
+	st.wg.Wait()
+	// Services stop before the endpoint: SageMaker flushes its capture
+	// buffers to S3 through it.
 	for i := len(st.closers) - 1; i >= 0; i-- {
 		if err := st.closers[i](); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	st.closers = nil
+	if st.endpointSrv != nil {
+		if err := st.endpointSrv.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop endpoint: %w", err))
+		}
+		st.endpointSrv = nil
+	}
 	return errors.Join(errs...)
 }
 

@@ -3,12 +3,14 @@ package stack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/gomlops/mlops/localcloud/asl"
+	"github.com/gomlops/mlops/localcloud/cloudwatchemu"
 	"github.com/gomlops/mlops/localcloud/eventbridge"
 	"github.com/gomlops/mlops/localcloud/glueemu"
 	"github.com/gomlops/mlops/localcloud/samtemplate"
@@ -303,4 +306,111 @@ func splitS3URI(uri string) (bucket, key string, ok bool) {
 	}
 	bucket, key, found = strings.Cut(rest, "/")
 	return bucket, key, found && bucket != "" && key != ""
+}
+
+// alarmStateReader reads a CloudWatch alarm's state.
+type alarmStateReader interface {
+	AlarmState(ctx context.Context, name string) (string, error)
+}
+
+// alarmStates adapts CloudWatch to sagemakeremu.AlarmStates (blue/green
+// rollback alarms). Until CloudWatch is set, every alarm reads OK.
+type alarmStates struct {
+	mu sync.RWMutex
+	cw alarmStateReader
+}
+
+func (a *alarmStates) set(cw alarmStateReader) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cw = cw
+}
+
+// AlarmState returns the alarm's state.
+func (a *alarmStates) AlarmState(ctx context.Context, name string) (string, error) {
+	a.mu.RLock()
+	cw := a.cw
+	a.mu.RUnlock()
+	if cw == nil {
+		return "OK", nil
+	}
+	return cw.AlarmState(ctx, name)
+}
+
+// cloudWatchStates reads alarm states from the CloudWatch emulator.
+type cloudWatchStates struct{ cw *cloudwatchemu.Service }
+
+// AlarmState returns the alarm's state value.
+func (c cloudWatchStates) AlarmState(_ context.Context, name string) (string, error) {
+	views := c.cw.DescribeAlarms([]string{name}, "", "")
+	if len(views) == 0 {
+		return "", fmt.Errorf("alarm %q does not exist", name)
+	}
+	return views[0].StateValue, nil
+}
+
+// cloudWatchAlarms reads the template's AWS::CloudWatch::Alarm resources.
+// Their property names are the API's, so they decode into
+// cloudwatchemu.Alarm once parameter values (strings) that stand for
+// numbers are numbers again.
+func cloudWatchAlarms(tpl *samtemplate.Template) ([]cloudwatchemu.Alarm, error) {
+	var ids []string
+	for id, r := range tpl.Resources {
+		if r.Type == "AWS::CloudWatch::Alarm" {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	var out []cloudwatchemu.Alarm
+	for _, id := range ids {
+		props := numbersIn(tpl.Resources[id].Properties, "").(map[string]any)
+		b, err := json.Marshal(props)
+		if err != nil {
+			return nil, fmt.Errorf("resource %s: %w", id, err)
+		}
+		var a cloudwatchemu.Alarm
+		if err := json.Unmarshal(b, &a); err != nil {
+			return nil, fmt.Errorf("resource %s: %w", id, err)
+		}
+		if a.AlarmName == "" {
+			a.AlarmName = tpl.PhysicalName(id)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// numericAlarmFields are the alarm properties that are numbers.
+var numericAlarmFields = map[string]bool{
+	"Period": true, "EvaluationPeriods": true, "DatapointsToAlarm": true, "Threshold": true,
+}
+
+// numbersIn converts string values of numeric alarm fields to numbers.
+func numbersIn(v any, key string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, val := range x {
+			m[k] = numbersIn(val, k)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, val := range x {
+			l[i] = numbersIn(val, "")
+		}
+		return l
+	case string:
+		if numericAlarmFields[key] {
+			if f, err := strconv.ParseFloat(x, 64); err == nil {
+				return f
+			}
+		}
+		if key == "ActionsEnabled" || key == "ReturnData" {
+			if b, err := strconv.ParseBool(x); err == nil {
+				return b
+			}
+		}
+	}
+	return v
 }
