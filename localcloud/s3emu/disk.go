@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -200,30 +201,37 @@ func (b *diskBackend) ListBucket(name string, prefix *gofakes3.Prefix, page gofa
 	var match gofakes3.PrefixMatch
 	var cnt int64
 	lastPrefix := ""
-	keys := b.sortedKeys(bk)
-	for i, k := range keys {
-		if page.Marker != "" && k <= page.Marker {
+	// A marker that is a common prefix (the last entry of the previous
+	// page) skips every key under it.
+	markerIsPrefix := prefix.HasDelimiter && page.Marker != "" && strings.HasSuffix(page.Marker, prefix.Delimiter)
+	for _, k := range b.sortedKeys(bk) {
+		if page.Marker != "" && (k <= page.Marker || (markerIsPrefix && strings.HasPrefix(k, page.Marker))) {
 			continue
 		}
 		cur := bk.objects[k].current()
 		if cur == nil || cur.DeleteMarker || !prefix.Match(k, &match) {
 			continue
 		}
-		if match.CommonPrefix {
-			if match.MatchedPart == lastPrefix {
-				continue
-			}
-			resp.AddPrefix(match.MatchedPart)
-			lastPrefix = match.MatchedPart
-		} else {
-			resp.Add(&gofakes3.Content{Key: k, LastModified: gofakes3.NewContentTime(cur.LastModified), ETag: `"` + cur.MD5 + `"`, Size: cur.Size})
+		if match.CommonPrefix && match.MatchedPart == lastPrefix {
+			continue
 		}
-		cnt++
 		if page.MaxKeys > 0 && cnt >= page.MaxKeys {
-			resp.NextMarker = k
-			resp.IsTruncated = i < len(keys)-1
+			// Another entry exists beyond this page.
+			resp.IsTruncated = true
 			break
 		}
+		if match.CommonPrefix {
+			resp.AddPrefix(match.MatchedPart)
+			lastPrefix = match.MatchedPart
+			resp.NextMarker = match.MatchedPart
+		} else {
+			resp.Add(&gofakes3.Content{Key: k, LastModified: gofakes3.NewContentTime(cur.LastModified), ETag: `"` + cur.MD5 + `"`, Size: cur.Size})
+			resp.NextMarker = k
+		}
+		cnt++
+	}
+	if !resp.IsTruncated {
+		resp.NextMarker = ""
 	}
 	return resp, nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -314,4 +315,55 @@ func TestBucketNotificationConfiguration(t *testing.T) {
 	assert.Equal(t, "NotImplemented", apiErr.ErrorCode())
 	_, err = f.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("late-bucket")})
 	require.NoError(t, err, "the tagging call must not have touched the bucket")
+}
+
+func TestListPagination(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	ctx := context.Background()
+	keys := []string{"a/1", "a/2", "a/3", "b", "c/1", "d", "zz-other"}
+	for _, k := range keys {
+		_, err := f.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("artifacts"), Key: aws.String(k), Body: strings.NewReader(k)})
+		require.NoError(t, err)
+	}
+	tests := []struct {
+		name      string
+		prefix    string
+		delimiter string
+		pageSize  int32
+		want      []string
+	}{
+		{"flat pages of two", "", "", 2, keys},
+		{"delimited pages of two", "", "/", 2, []string{"a/", "b", "c/", "d", "zz-other"}},
+		{"prefix with trailing non-matches", "a/", "", 2, []string{"a/1", "a/2", "a/3"}},
+		{"prefix exactly one page", "a/", "", 3, []string{"a/1", "a/2", "a/3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &s3.ListObjectsV2Input{Bucket: aws.String("artifacts"), MaxKeys: aws.Int32(tt.pageSize)}
+			if tt.prefix != "" {
+				in.Prefix = aws.String(tt.prefix)
+			}
+			if tt.delimiter != "" {
+				in.Delimiter = aws.String(tt.delimiter)
+			}
+			var got []string
+			pages := 0
+			p := s3.NewListObjectsV2Paginator(f.client, in)
+			for p.HasMorePages() {
+				out, err := p.NextPage(ctx)
+				require.NoError(t, err)
+				pages++
+				require.Less(t, pages, 10)
+				for _, cp := range out.CommonPrefixes {
+					got = append(got, aws.ToString(cp.Prefix))
+				}
+				for _, o := range out.Contents {
+					got = append(got, aws.ToString(o.Key))
+				}
+			}
+			sort.Strings(got)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, (len(tt.want)+int(tt.pageSize)-1)/int(tt.pageSize), pages, "no empty trailing page")
+		})
+	}
 }
