@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -19,6 +20,8 @@ import (
 const (
 	// CBORPathPrefix starts the path of every RPC v2 CBOR request.
 	CBORPathPrefix = "/service/GraniteServiceVersion20100801/operation/"
+	// JSONTargetPrefix is the X-Amz-Target prefix of AWS JSON requests.
+	JSONTargetPrefix = "GraniteServiceVersion20100801"
 	// XMLNamespace is the query protocol's response namespace.
 	XMLNamespace = "http://monitoring.amazonaws.com/doc/2010-08-01/"
 )
@@ -63,8 +66,7 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if awsproto.IsJSONProtocol(r) {
-		_, op, _ := awsproto.JSONTarget(r)
-		awsproto.WriteJSONError(w, r, awsproto.UnknownOperation(op))
+		s.serveJSON(w, r)
 		return
 	}
 	awsproto.WriteQueryError(w, awsproto.UnknownOperation(""))
@@ -72,8 +74,12 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 func isCBOR(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, CBORPathPrefix) }
 
+// writeError answers in the request's protocol. CBOR and JSON errors
+// carry the Smithy shape in __type and, CloudWatch being
+// awsQueryCompatible, the query error code in X-Amzn-Query-Error.
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if !isCBOR(r) {
+	cborReq := isCBOR(r)
+	if !cborReq && !awsproto.IsJSONProtocol(r) {
 		awsproto.WriteQueryError(w, err)
 		return
 	}
@@ -90,13 +96,79 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if status >= 500 {
 		fault = "Receiver"
 	}
-	body, _ := cborEnc.Marshal(map[string]string{"__type": "com.amazonaws.cloudwatch#" + shape, "message": e.Message})
+	doc := map[string]string{"__type": "com.amazonaws.cloudwatch#" + shape, "message": e.Message}
+	var body []byte
+	if cborReq {
+		body, _ = cborEnc.Marshal(doc)
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+		w.Header().Set("Content-Type", "application/cbor")
+	} else {
+		body, _ = json.Marshal(doc)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	}
 	awsproto.RequestID(w)
-	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-	w.Header().Set("Content-Type", "application/cbor")
 	w.Header().Set("X-Amzn-Query-Error", e.Code+";"+fault)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// serveJSON serves AWS JSON 1.0 (X-Amz-Target
+// GraniteServiceVersion20100801.<Op>), which the AWS CLI v1 speaks.
+// Timestamps travel as epoch seconds.
+func (s *Service) serveJSON(w http.ResponseWriter, r *http.Request) {
+	prefix, op, _ := awsproto.JSONTarget(r)
+	fn, ok := s.operations()[op]
+	if prefix != JSONTargetPrefix || !ok {
+		s.writeError(w, r, awsproto.UnknownOperation(op))
+		return
+	}
+	var raw map[string]any
+	if err := awsproto.DecodeJSON(r, &raw); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	decode := func(v any) error {
+		body, err := json.Marshal(epochToISO(raw))
+		if err != nil {
+			return awsproto.Errorf(http.StatusBadRequest, "SerializationException", "malformed JSON request")
+		}
+		if err := json.Unmarshal(body, v); err != nil {
+			return awsproto.Errorf(http.StatusBadRequest, "SerializationException", "malformed JSON request: %v", err)
+		}
+		return nil
+	}
+	out, err := fn(r.Context(), decode)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if out == nil {
+		out = struct{}{}
+	}
+	awsproto.WriteJSON(w, r, out)
+}
+
+// timestampMembers are the timestamp members of the inputs served.
+var timestampMembers = map[string]bool{"Timestamp": true, "StartTime": true, "EndTime": true}
+
+// epochToISO rewrites epoch-second timestamp members to RFC 3339 so the
+// shared input structs decode them.
+func epochToISO(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if f, ok := e.(float64); ok && timestampMembers[k] {
+				x[k] = time.UnixMilli(int64(f * 1000)).UTC().Format(time.RFC3339Nano)
+				continue
+			}
+			x[k] = epochToISO(e)
+		}
+	case []any:
+		for i := range x {
+			x[i] = epochToISO(x[i])
+		}
+	}
+	return v
 }
 
 // operation is one API operation: it decodes its input with decode and

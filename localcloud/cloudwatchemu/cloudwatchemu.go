@@ -12,12 +12,15 @@
 // is put on EventBridge as a "CloudWatch Alarm State Change" event in AWS's
 // shape. SetAlarmState changes the state until the next evaluation.
 //
-// The API is served in the protocols the clients speak: Smithy RPC v2 CBOR
-// (the Go SDK v2 and current botocore/AWS CLI: POST
-// /service/GraniteServiceVersion20100801/operation/<Op>) and the query
-// protocol (Action=...&..., XML answers) of older clients, for
+// The API is served in every protocol the clients speak: Smithy RPC v2
+// CBOR (the Go SDK v2 and boto3: POST
+// /service/GraniteServiceVersion20100801/operation/<Op>), AWS JSON 1.0
+// (the AWS CLI v1: X-Amz-Target GraniteServiceVersion20100801.<Op>) and
+// the query protocol (Action=...&..., XML answers) of older clients, for
 // PutMetricData, GetMetricData, ListMetrics, PutMetricAlarm,
-// DescribeAlarms, SetAlarmState and DeleteAlarms.
+// DescribeAlarms, SetAlarmState and DeleteAlarms. Errors carry CloudWatch's
+// query error codes (X-Amzn-Query-Error), as the awsQueryCompatible
+// service does.
 //
 // Alarms and their states live in StateDir/cloudwatch/alarms.json,
 // datapoints in StateDir/cloudwatch/metrics.jsonl; both survive a restart.
