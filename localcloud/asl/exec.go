@@ -40,6 +40,9 @@ type Config struct {
 	// tokens; default crypto/rand.
 	NewUUID func() string
 	Region  string
+	// Mock, when set, answers the Task states it mocks instead of their
+	// integrations (Step Functions Local's MockConfigFile; see Mocker).
+	Mock TaskMocker
 }
 
 // Engine runs state machines. It is safe for concurrent use; one Engine
@@ -788,12 +791,12 @@ func (r *run) task(ctx context.Context, th *thread, st *State, res *Resource, ef
 		waiter = r.engine.tokenWaiter(token)
 	}
 	go func() {
-		v, err := r.engine.callIntegration(tctx, res, params)
+		v, mocked, err := r.engine.callTask(tctx, r.info, st.Name, res, params)
 		if err != nil {
 			done <- outcome{fail: AsFailure(err)}
 			return
 		}
-		if waiter == nil {
+		if waiter == nil || mocked {
 			done <- outcome{v: v}
 			return
 		}
