@@ -188,7 +188,7 @@ func TestTrainingJobFailures(t *testing.T) {
 			assert.Equal(t, tt.status, d.TrainingJobStatus)
 			assert.Equal(t, tt.secondary, d.SecondaryStatus)
 			assert.Contains(t, aws.ToString(d.FailureReason), tt.reason)
-			assert.Empty(t, aws.ToString(d.ModelArtifacts.S3ModelArtifacts))
+			assert.Nil(t, d.ModelArtifacts)
 			assert.Empty(t, d.FinalMetricDataList)
 			assert.Empty(t, h.list(t, "models/"), "a failed job writes no model")
 		})

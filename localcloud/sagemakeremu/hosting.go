@@ -599,7 +599,9 @@ func (s *Service) runUpdate(ctx context.Context, ep *endpoint, gen int, spec *fl
 	// All at once: the new fleet takes the traffic; the old one stays up
 	// for a rollback until the deployment ends.
 	blue, blueSpec, blueConfig := ep.serving, ep.Config, ep.ConfigName
-	ep.serving = green
+	// The old fleet is kept (and stopped by Close or DeleteEndpoint) until
+	// the termination wait ends.
+	ep.serving, ep.retiring = green, blue
 	s.save()
 	s.mu.Unlock()
 	log.Info("traffic shifted to the new fleet; baking", "bake", d.bake())
@@ -625,7 +627,6 @@ func (s *Service) runUpdate(ctx context.Context, ep *endpoint, gen int, spec *fl
 	}
 	now := s.now()
 	ep.Status, ep.ConfigName, ep.Config, ep.PendingConfig, ep.PendingStart, ep.LastModifiedTime = epInService, spec.ConfigName, spec, "", time.Time{}, now
-	ep.retiring = blue
 	s.save()
 	s.mu.Unlock()
 	log.Info("endpoint updated")
@@ -656,7 +657,7 @@ func (s *Service) rollBack(ctx context.Context, ep *endpoint, gen int, green *fl
 	}
 	ep.Status, ep.LastModifiedTime = epRollingBack, s.now()
 	if back != nil {
-		ep.serving = back.fleet
+		ep.serving, ep.retiring = back.fleet, nil
 	}
 	s.save()
 	s.mu.Unlock()

@@ -319,6 +319,42 @@ func TestTrainDeployInvoke(t *testing.T) {
 		require.NoError(t, err, "the old configuration still serves")
 	})
 
+	t.Run("an alarm firing while the new fleet bakes moves the traffic back", func(t *testing.T) {
+		h.alarms.set("churn-errors", "OK")
+		createConfig(t, "model-4", "config-4")
+		_, err := h.sm.UpdateEndpoint(ctx, &sagemaker.UpdateEndpointInput{
+			EndpointName: aws.String(endpoint), EndpointConfigName: aws.String("config-4"),
+			DeploymentConfig: &smtypes.DeploymentConfig{
+				BlueGreenUpdatePolicy: &smtypes.BlueGreenUpdatePolicy{
+					TrafficRoutingConfiguration: &smtypes.TrafficRoutingConfig{Type: smtypes.TrafficRoutingConfigTypeAllAtOnce, WaitIntervalInSeconds: aws.Int32(600)},
+				},
+				AutoRollbackConfiguration: &smtypes.AutoRollbackConfig{Alarms: []smtypes.Alarm{{AlarmName: aws.String("churn-errors")}}},
+			},
+		})
+		require.NoError(t, err)
+		servingConfig := func() string {
+			h.svc.mu.Lock()
+			defer h.svc.mu.Unlock()
+			return h.svc.endpoints[endpoint].serving.spec.ConfigName
+		}
+		require.Eventually(t, func() bool { return servingConfig() == "config-4" }, 30*time.Second, 10*time.Millisecond, "the new fleet takes the traffic once ready")
+		d, err := h.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(endpoint)})
+		require.NoError(t, err)
+		assert.Equal(t, smtypes.EndpointStatusUpdating, d.EndpointStatus, "still baking")
+		_, err = invoke(t, "10,70,1,0")
+		require.NoError(t, err)
+
+		h.alarms.set("churn-errors", "ALARM")
+		d, seen := h.waitEndpoint(t, endpoint, notUpdating)
+		require.GreaterOrEqual(t, len(seen), 2)
+		assert.Equal(t, []smtypes.EndpointStatus{smtypes.EndpointStatusRollingBack, smtypes.EndpointStatusInService}, seen[len(seen)-2:])
+		assert.Equal(t, "config-2", aws.ToString(d.EndpointConfigName))
+		assert.Equal(t, "config-2", servingConfig())
+		assert.Contains(t, aws.ToString(d.FailureReason), `"config-4" was rolled back`)
+		_, err = invoke(t, "10,70,1,0")
+		require.NoError(t, err)
+	})
+
 	t.Run("an update whose model cannot load keeps the old configuration", func(t *testing.T) {
 		_, err := h.sm.CreateModel(ctx, &sagemaker.CreateModelInput{
 			ModelName:        aws.String("model-broken"),

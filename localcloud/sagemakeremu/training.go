@@ -376,7 +376,7 @@ func (s *Service) runTraining(ctx context.Context, j *trainingJob) {
 		fail(reason)
 		return
 	}
-	metrics, runErr := s.train(ctx, j, in, work, channels, log)
+	metrics, runErr := s.train(ctx, in, work, channels, log)
 	if stopped() {
 		return
 	}
@@ -487,7 +487,7 @@ func (s *Service) downloadChannels(ctx context.Context, in CreateTrainingJobInpu
 var errMaxRuntime = errors.New("max runtime exceeded")
 
 // train runs train.py and returns the final metrics.
-func (s *Service) train(ctx context.Context, j *trainingJob, in CreateTrainingJobInput, work string, channels map[string]channelSpec, log *slog.Logger) (map[string]float64, error) {
+func (s *Service) train(ctx context.Context, in CreateTrainingJobInput, work string, channels map[string]channelSpec, log *slog.Logger) (map[string]float64, error) {
 	cfg := map[string]any{
 		"hyperparameters": in.HyperParameters,
 		"channels":        channels,
@@ -508,15 +508,17 @@ func (s *Service) train(ctx context.Context, j *trainingJob, in CreateTrainingJo
 	defer cancel()
 	overran := make(chan struct{})
 	if sc := in.StoppingCondition; sc.MaxRuntimeInSeconds != nil {
-		limit := time.Duration(*sc.MaxRuntimeInSeconds) * time.Second
-		// The runtime counts from the training start (Downloading).
-		s.mu.Lock()
-		elapsed := s.now().Sub(j.TrainingStartTime)
-		s.mu.Unlock()
+		// The limit applies to the algorithm's real run time, in wall
+		// time: the training takes what it takes, and a fast-forwarded
+		// clock must not cut it short.
+		timer := time.NewTimer(time.Duration(*sc.MaxRuntimeInSeconds) * time.Second)
+		defer timer.Stop()
 		go func() {
-			if s.sleep(runCtx, limit-elapsed) {
+			select {
+			case <-timer.C:
 				close(overran)
 				cancel()
+			case <-runCtx.Done():
 			}
 		}()
 	}
@@ -629,7 +631,7 @@ type DescribeTrainingJobOutput struct {
 	TrainingJobStatus          string                      `json:"TrainingJobStatus"`
 	SecondaryStatus            string                      `json:"SecondaryStatus"`
 	FailureReason              string                      `json:"FailureReason,omitempty"`
-	ModelArtifacts             *ModelArtifacts             `json:"ModelArtifacts"`
+	ModelArtifacts             *ModelArtifacts             `json:"ModelArtifacts,omitempty"`
 	SecondaryStatusTransitions []SecondaryStatusTransition `json:"SecondaryStatusTransitions,omitempty"`
 	FinalMetricDataList        []MetricData                `json:"FinalMetricDataList,omitempty"`
 	CreationTime               *Timestamp                  `json:"CreationTime"`
@@ -658,7 +660,6 @@ func (s *Service) describeJobLocked(j *trainingJob) *DescribeTrainingJobOutput {
 		TrainingJobStatus:          j.Status,
 		SecondaryStatus:            j.Secondary,
 		FailureReason:              j.FailureReason,
-		ModelArtifacts:             &ModelArtifacts{S3ModelArtifacts: j.ModelArtifacts},
 		SecondaryStatusTransitions: append([]SecondaryStatusTransition(nil), j.Transitions...),
 		FinalMetricDataList:        append([]MetricData(nil), j.Metrics...),
 		CreationTime:               ts(j.CreationTime),
@@ -667,6 +668,9 @@ func (s *Service) describeJobLocked(j *trainingJob) *DescribeTrainingJobOutput {
 		TrainingEndTime:            ts(j.TrainingEndTime),
 	}
 	out.Tags = nil
+	if j.ModelArtifacts != "" {
+		out.ModelArtifacts = &ModelArtifacts{S3ModelArtifacts: j.ModelArtifacts}
+	}
 	if !j.TrainingStartTime.IsZero() && !j.TrainingEndTime.IsZero() {
 		secs := int64(j.TrainingEndTime.Sub(j.TrainingStartTime).Round(time.Second) / time.Second)
 		out.TrainingTimeInSeconds, out.BillableTimeInSeconds = &secs, &secs
