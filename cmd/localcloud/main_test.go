@@ -238,7 +238,9 @@ func TestSAMInitApplicationAsIs(t *testing.T) {
 	logs := &syncBuffer{}
 	c := &cli{stdin: strings.NewReader(""), stdout: logs, stderr: logs, ready: func(a string) { addr <- a }}
 	done := make(chan int, 1)
-	go func() { done <- c.main(ctx, []string{"start-api", "--port", "0", "--template", tpl, "--state-dir", stateDir}) }()
+	go func() {
+		done <- c.main(ctx, []string{"start-api", "--port", "0", "--template", tpl, "--state-dir", stateDir})
+	}()
 	defer func() {
 		cancel()
 		assert.Equal(t, 0, <-done)

@@ -465,8 +465,12 @@ func TestAccountConcurrencyThrottles(t *testing.T) {
 		_, err := h.svc.Invoke(context.Background(), "EchoFunction", []byte(`{"sleepMs":1500}`))
 		done <- err
 	}()
-	// Give the echo invocation time to take the only unreserved slot.
-	time.Sleep(300 * time.Millisecond)
+	// Wait until the echo invocation holds the only unreserved slot.
+	require.Eventually(t, func() bool {
+		h.svc.mu.Lock()
+		defer h.svc.mu.Unlock()
+		return h.svc.unreserved == 1
+	}, 10*time.Second, 5*time.Millisecond)
 	_, err := h.svc.Invoke(context.Background(), "SlowFunction", []byte(`{}`))
 	var apiErr *APIError
 	require.ErrorAs(t, err, &apiErr)
