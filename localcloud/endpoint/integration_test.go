@@ -291,3 +291,65 @@ func TestAWSCLI(t *testing.T) {
 	require.Len(t, rules.Rules, 2)
 	assert.Equal(t, "raw-uploads", rules.Rules[0].Name)
 }
+
+// boto3Script exercises every service of the endpoint through boto3 and
+// prints one JSON summary line.
+const boto3Script = `
+import json, boto3
+kw = dict(endpoint_url=ENDPOINT, region_name="us-east-1", aws_access_key_id="dummy", aws_secret_access_key="dummy")
+s3 = boto3.client("s3", **kw)
+s3.put_object(Bucket="raw-bucket", Key="raw/boto3 file.csv", Body=b"a,b\n1,2\n")
+body = s3.get_object(Bucket="raw-bucket", Key="raw/boto3 file.csv")["Body"].read().decode()
+ev = boto3.client("events", **kw).put_events(Entries=[{"Source": "app.boto3", "DetailType": "T", "Detail": "{}"}])
+topic = boto3.client("sns", **kw).publish(TopicArn="arn:aws:sns:us-east-1:123456789012:notifications", Subject="s", Message="hello")
+sqs = boto3.client("sqs", **kw)
+url = sqs.get_queue_url(QueueName="ingest-dlq")["QueueUrl"]
+sqs.send_message(QueueUrl=url, MessageBody="from boto3", MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}})
+n = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]
+who = boto3.client("sts", **kw).get_caller_identity()["Account"]
+try:
+    sqs.get_queue_url(QueueName="missing")
+    missing = "no error"
+except sqs.exceptions.QueueDoesNotExist as e:
+    missing = e.response["Error"]["Code"]
+print(json.dumps({"body": body, "failed": ev["FailedEntryCount"], "messageId": topic["MessageId"], "queued": n, "account": who, "missing": missing}))
+`
+
+// TestBoto3 checks the endpoint with boto3, the other client NOTES.md
+// names, when it is installed.
+func TestBoto3(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil || exec.Command(py, "-c", "import boto3").Run() != nil {
+		t.Skip("python3 with boto3 is not installed; skipping the boto3 check")
+	}
+	c := startCloud(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "-c", "ENDPOINT = "+strconvQuote(c.srv.URL())+"\n"+boto3Script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true"}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), stderr.String())
+	var got struct {
+		Body, MessageID, Queued, Account, Missing string
+		Failed                                    int
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &got), stdout.String())
+	assert.Equal(t, "a,b\n1,2\n", got.Body)
+	assert.Equal(t, 0, got.Failed)
+	assert.NotEmpty(t, got.MessageID)
+	assert.Equal(t, "1", got.Queued)
+	assert.Equal(t, "123456789012", got.Account)
+	assert.Equal(t, "AWS.SimpleQueueService.NonExistentQueue", got.Missing)
+	c.settle(t)
+	require.Len(t, c.lambda.Calls(ingestARN), 1, "the boto3 upload reached the rule's target")
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal(c.lambda.Calls(ingestARN)[0], &ev))
+	assert.Equal(t, "raw/boto3+file.csv", ev["detail"].(map[string]any)["object"].(map[string]any)["key"])
+	recs, err := c.sns.Outbox("")
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	assert.Equal(t, "hello", recs[0].Message)
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
