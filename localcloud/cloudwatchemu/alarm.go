@@ -104,6 +104,17 @@ func (a Alarm) stat() string {
 	return a.Statistic
 }
 
+// evalPeriod is the alarm's period: Period, or for a metric-math alarm
+// the (common) period of its metrics.
+func (a Alarm) evalPeriod() int32 {
+	for _, q := range a.Metrics {
+		if q.MetricStat != nil {
+			return q.MetricStat.Period
+		}
+	}
+	return a.Period
+}
+
 // validPeriod is CloudWatch's rule: 10, 20, 30 or a multiple of 60 seconds.
 func validPeriod(p int32) bool {
 	return p == 10 || p == 20 || p == 30 || (p >= 60 && p%60 == 0)
@@ -185,6 +196,7 @@ func (a *Alarm) normalize() error {
 func (a *Alarm) checkMetrics() error {
 	ids := map[string]bool{}
 	returning := 0
+	var period int32
 	for i := range a.Metrics {
 		q := &a.Metrics[i]
 		if q.ID == "" || !isLowerStart(q.ID) {
@@ -210,10 +222,10 @@ func (a *Alarm) checkMetrics() error {
 			if !validPeriod(ms.Period) {
 				return invalidParameter("Metrics[%s].MetricStat.Period %d must be 10, 20, 30 or a multiple of 60 seconds", q.ID, ms.Period)
 			}
-			if a.Period == 0 {
-				a.Period = ms.Period
-			} else if a.Period != ms.Period {
-				return invalidParameter("every metric of an alarm must have the same Period (%d and %d)", a.Period, ms.Period)
+			if period == 0 {
+				period = ms.Period
+			} else if period != ms.Period {
+				return invalidParameter("every metric of an alarm must have the same Period (%d and %d)", period, ms.Period)
 			}
 			ms.Metric.Dimensions = sortDims(ms.Metric.Dimensions)
 		}
@@ -235,7 +247,7 @@ func (a *Alarm) checkMetrics() error {
 			}
 		}
 	}
-	if a.Period == 0 {
+	if period == 0 {
 		return invalidParameter("a metric-math alarm needs at least one MetricStat")
 	}
 	// The cycle check needs evaluation order: do a dry run on no data.
@@ -578,7 +590,7 @@ type evaluation struct {
 // evaluate computes the alarm's state at now over its last
 // EvaluationPeriods complete periods.
 func (s *Service) evaluate(a Alarm, now time.Time) (evaluation, error) {
-	period := time.Duration(a.Period) * time.Second
+	period := time.Duration(a.evalPeriod()) * time.Second
 	end := alignDown(now, period)
 	n := int(a.EvaluationPeriods)
 	starts := make([]time.Time, n)
@@ -710,7 +722,7 @@ func reasonData(a Alarm, now, start time.Time, pts []point) string {
 		RecentDatapoints    []float64   `json:"recentDatapoints"`
 		Threshold           float64     `json:"threshold"`
 		EvaluatedDatapoints []evaluated `json:"evaluatedDatapoints"`
-	}{Version: "1.0", QueryDate: cwTime(now), StartDate: cwTime(start), Period: a.Period, Threshold: a.Threshold, RecentDatapoints: []float64{}}
+	}{Version: "1.0", QueryDate: cwTime(now), StartDate: cwTime(start), Period: a.evalPeriod(), Threshold: a.Threshold, RecentDatapoints: []float64{}}
 	if len(a.Metrics) == 0 {
 		doc.Statistic = a.stat()
 	}
