@@ -401,6 +401,19 @@ func TestTrainDeployInvoke(t *testing.T) {
 		require.NoError(t, err)
 	})
 
+	t.Run("a model server that died answers ModelError", func(t *testing.T) {
+		h.svc.mu.Lock()
+		srv := h.svc.endpoints[endpoint].serving.servers["AllTraffic"]
+		h.svc.mu.Unlock()
+		require.NoError(t, srv.cmd.Process.Kill())
+		<-srv.exited
+		_, err := invoke(t, "10,70,1,0")
+		requireAPIError(t, err, "ModelError", "the model server is not running")
+		var me *rttypes.ModelError
+		require.True(t, errors.As(err, &me))
+		assert.Equal(t, int32(500), aws.ToInt32(me.OriginalStatusCode))
+	})
+
 	t.Run("delete stops the model servers", func(t *testing.T) {
 		servers := h.serverPIDs()
 		require.NotEmpty(t, servers)

@@ -117,6 +117,7 @@ type Service struct {
 	closed    bool
 
 	capture *captureWriter
+	ops     map[string]operation
 }
 
 // New opens (or creates) the SageMaker state under opts.StateDir. Training
@@ -164,6 +165,7 @@ func New(opts Options) (*Service, error) {
 		jobs: map[string]*trainingJob{}, models: map[string]*model{}, configs: map[string]*endpointConfig{}, endpoints: map[string]*endpoint{},
 	}
 	s.capture = newCaptureWriter(opts.Store, opts.Clock, s.log)
+	s.ops = s.operations()
 	if err := s.load(); err != nil {
 		cancel()
 		return nil, err
@@ -329,7 +331,7 @@ func (s *Service) serveControl(w http.ResponseWriter, r *http.Request) {
 		awsproto.WriteJSONError(w, r, awsproto.UnknownOperation(op))
 		return
 	}
-	f, ok := s.operations()[op]
+	f, ok := s.ops[op]
 	if !ok {
 		awsproto.WriteJSONError(w, r, awsproto.UnknownOperation(op))
 		return

@@ -136,15 +136,24 @@ func (s *Service) startServer(ctx context.Context, endpointName, variant, modelD
 	srv := &modelServer{cmd: cmd, exited: make(chan struct{}), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}}
 	errTail := &tail{max: 20}
 	attrs := []any{"endpoint", endpointName, "variant", variant}
-	go pump(stderr, s.log, "model server log", errTail, attrs...)
+	pumped := make(chan struct{}, 2)
+	go func() {
+		pump(stderr, s.log, "model server log", errTail, attrs...)
+		pumped <- struct{}{}
+	}()
 	portCh := make(chan string, 1)
 	go func() {
 		r := bufio.NewReader(stdout)
 		line, _ := r.ReadString('\n')
 		portCh <- strings.TrimSpace(line)
 		pump(r, s.log, "model server log", nil, attrs...)
+		pumped <- struct{}{}
 	}()
 	go func() {
+		// Wait closes the pipes: read them to the end first so the
+		// error tail is complete.
+		<-pumped
+		<-pumped
 		_ = cmd.Wait()
 		close(srv.exited)
 	}()
