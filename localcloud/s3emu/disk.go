@@ -404,11 +404,13 @@ func (b *diskBackend) PutObject(bucket, key string, meta map[string]string, inpu
 	if !ok {
 		return gofakes3.PutObjectResult{}, gofakes3.BucketNotFound(bucket)
 	}
-	dir := b.objectDir(bucket, key)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return gofakes3.PutObjectResult{}, fmt.Errorf("create object dir: %w", err)
+	// Uploads land in a scratch directory first so that a concurrent
+	// delete of the key's directory cannot remove them.
+	scratch := filepath.Join(b.root, ".uploads")
+	if err := os.MkdirAll(scratch, 0o755); err != nil {
+		return gofakes3.PutObjectResult{}, fmt.Errorf("create upload dir: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, "upload-*")
+	tmp, err := os.CreateTemp(scratch, "upload-*")
 	if err != nil {
 		return gofakes3.PutObjectResult{}, fmt.Errorf("create upload file: %w", err)
 	}
@@ -449,6 +451,10 @@ func (b *diskBackend) PutObject(bucket, key string, meta map[string]string, inpu
 	v := &diskVersion{ID: nullVersion, Size: n, MD5: hex.EncodeToString(sum), Metadata: meta, LastModified: b.now().UTC()}
 	if bk.Versioning == gofakes3.VersioningEnabled {
 		v.ID = b.newVersionID()
+	}
+	dir := b.objectDir(bucket, key)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return gofakes3.PutObjectResult{}, fmt.Errorf("create object dir: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, v.ID+".data")); err != nil {
 		return gofakes3.PutObjectResult{}, fmt.Errorf("store object %s/%s: %w", bucket, key, err)

@@ -146,6 +146,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) serve(rec *recorder, r *http.Request, op operation, bucket, key string, reqBody []byte) {
+	if s.opts.Events != nil && s.eventBridgeEnabled(bucket) {
+		l := s.writeLock(bucket)
+		l.Lock()
+		defer l.Unlock()
+	}
 	s.s3.ServeHTTP(rec, r)
 	if rec.status == 0 {
 		rec.status = http.StatusOK

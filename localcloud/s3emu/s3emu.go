@@ -71,6 +71,10 @@ type Service struct {
 	mu        sync.Mutex
 	notifPath string
 	notif     map[string]*bucketNotification
+	// writeLocks serialise event-producing requests per EventBridge-enabled
+	// bucket, so that each event describes exactly the write it follows and
+	// sequencers follow the order of the writes.
+	writeLocks map[string]*sync.Mutex
 }
 
 type bucketNotification struct {
@@ -108,7 +112,7 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3emu: %w", err)
 	}
-	s := &Service{opts: opts, backend: backend, logger: logger, notifPath: filepath.Join(root, "notifications.json"), notif: map[string]*bucketNotification{}}
+	s := &Service{opts: opts, backend: backend, logger: logger, notifPath: filepath.Join(root, "notifications.json"), notif: map[string]*bucketNotification{}, writeLocks: map[string]*sync.Mutex{}}
 	data, err := os.ReadFile(s.notifPath)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -194,6 +198,18 @@ func (s *Service) nextSequencer(bucket string) (string, bool) {
 		s.logger.Error("persist S3 sequencer", "bucket", bucket, "error", err.Error())
 	}
 	return fmt.Sprintf("%018X", n.Sequencer), true
+}
+
+// writeLock returns the bucket's write lock.
+func (s *Service) writeLock(bucket string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.writeLocks[bucket]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.writeLocks[bucket] = l
+	}
+	return l
 }
 
 func (s *Service) eventBridgeEnabled(bucket string) bool {

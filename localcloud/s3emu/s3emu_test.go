@@ -367,3 +367,44 @@ func TestListPagination(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentWritesAndDeletes(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 16; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := f.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("plain-bucket"), Key: aws.String("hot"), Body: strings.NewReader("payload")})
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := f.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("plain-bucket"), Key: aws.String("hot")})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	// Whatever won, the object is either absent or whole.
+	out, err := f.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("plain-bucket"), Key: aws.String("hot")})
+	if err == nil {
+		b, rerr := io.ReadAll(out.Body)
+		require.NoError(t, rerr)
+		_ = out.Body.Close()
+		assert.Equal(t, "payload", string(b))
+	}
+	evs := f.events.Events()
+	assert.Len(t, evs, 32, "every successful write and delete emits one event")
+	prev := ""
+	for _, ev := range evs {
+		seq := detailOf(t, ev)["object"].(map[string]any)["sequencer"].(string)
+		assert.Greater(t, seq, prev, "events leave in the order of their sequencers")
+		prev = seq
+	}
+}
