@@ -102,6 +102,7 @@ func startInstance(fn *function, binary string, env []string, logs *prefixWriter
 	cmd.Env = append(env, "AWS_LAMBDA_RUNTIME_API="+in.addr)
 	cmd.Dir = fn.taskRoot
 	cmd.Stdout, cmd.Stderr = pw, pw
+	configureProcess(cmd)
 	in.started = time.Now()
 	err = cmd.Start()
 	_ = pw.Close()

@@ -2,6 +2,7 @@ package lambdaemu
 
 import (
 	"os"
+	"os/exec"
 	"syscall"
 	"unsafe"
 )
@@ -20,4 +21,10 @@ func pendingBytes(f *os.File) int {
 		}
 	})
 	return n
+}
+
+// configureProcess makes a function process die with the local cloud, even
+// if the local cloud itself is killed without a chance to clean up.
+func configureProcess(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
