@@ -89,6 +89,13 @@ type Options struct {
 	InitTimeout time.Duration
 	// Go is the go command used to build (default "go").
 	Go string
+	// Faults, if set, is asked before each invocation attempt (sync, and
+	// every async attempt) once it holds a concurrency slot: a
+	// FunctionError is the attempt's outcome without running the function
+	// (an injected crash, hang or init error); an error fails the attempt
+	// as the service would (an injected throttle); (nil, nil) runs the
+	// function. localcloud/faultinject provides it.
+	Faults func(ctx context.Context, function string, timeout time.Duration) (*FunctionError, error)
 }
 
 // Service runs the functions. It is safe for concurrent use.
@@ -419,6 +426,13 @@ func (s *Service) InvokeFunction(ctx context.Context, in InvokeInput) (*InvokeOu
 		// The invocation runs to completion even if the caller goes away,
 		// as in Lambda; only then is its concurrency slot released.
 		defer s.release(fn)
+		if s.opts.Faults != nil {
+			fe, err := s.opts.Faults(ctx, fn.cfg.Name, fn.cfg.Timeout)
+			if err != nil || fe != nil {
+				done <- res{injected(fn, in, fe), err}
+				return
+			}
+		}
 		out, err := fn.invoke(ctx, in, payload)
 		done <- res{out, err}
 	}()
@@ -428,6 +442,20 @@ func (s *Service) InvokeFunction(ctx context.Context, in InvokeInput) (*InvokeOu
 	case <-ctx.Done():
 		return nil, fmt.Errorf("invoke %s: %w", fn.cfg.Name, ctx.Err())
 	}
+}
+
+// injected is the outcome of an invocation a fault hook decided.
+func injected(fn *function, in InvokeInput, fe *FunctionError) *InvokeOutput {
+	if fe == nil {
+		return nil
+	}
+	reqID := firstNonEmpty(in.RequestID, newRequestID())
+	fe.RequestID = reqID
+	if len(fe.Payload) == 0 {
+		fe.Payload = newFunctionError(reqID, fe.Type, fe.Message).Payload
+	}
+	fn.logs.writeLine(nil, fmt.Sprintf("RequestId: %s injected fault: %s: %s", reqID, fe.Type, fe.Message))
+	return &InvokeOutput{RequestID: reqID, FunctionError: fe, Payload: fe.Payload}
 }
 
 func (s *Service) acquire(fn *function) error {

@@ -481,3 +481,48 @@ func TestAccountConcurrencyThrottles(t *testing.T) {
 	assert.NoError(t, err, "reserved concurrency is not taken by other functions")
 	assert.NoError(t, <-done)
 }
+
+func TestFaultHook(t *testing.T) {
+	tests := []struct {
+		name     string
+		fe       *FunctionError
+		err      error
+		wantType string
+		wantCode string
+		runs     bool
+	}{
+		{name: "injected crash", fe: &FunctionError{Type: "Runtime.ExitError", Message: "injected"}, wantType: "Runtime.ExitError"},
+		{name: "injected throttle", err: throttled("ReservedFunctionConcurrentInvocationLimitExceeded"), wantCode: "TooManyRequestsException"},
+		{name: "no fault", runs: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var gotFn string
+			var gotTimeout time.Duration
+			h := newHarness(t, func(o *Options) {
+				o.Faults = func(_ context.Context, fn string, timeout time.Duration) (*FunctionError, error) {
+					gotFn, gotTimeout = fn, timeout
+					return tt.fe, tt.err
+				}
+			})
+			out, err := h.svc.InvokeFunction(context.Background(), InvokeInput{Function: "EchoFunction", Payload: []byte(`{}`)})
+			assert.Equal(t, "localcloud-EchoFunction", gotFn)
+			assert.Equal(t, 5*time.Second, gotTimeout)
+			switch {
+			case tt.wantCode != "":
+				var apiErr *APIError
+				require.ErrorAs(t, err, &apiErr)
+				assert.Equal(t, tt.wantCode, apiErr.Code)
+			case tt.wantType != "":
+				require.NoError(t, err)
+				require.NotNil(t, out.FunctionError)
+				assert.Equal(t, tt.wantType, out.FunctionError.Type)
+				assert.JSONEq(t, `{"errorType":"Runtime.ExitError","errorMessage":"injected"}`, string(out.Payload))
+			default:
+				require.NoError(t, err)
+				assert.Nil(t, out.FunctionError)
+			}
+			assert.Equal(t, tt.runs, strings.Contains(h.logs.String(), "START RequestId"), "whether the function ran")
+		})
+	}
+}
