@@ -145,7 +145,7 @@ func TestTrainingJobFailures(t *testing.T) {
 	}{
 		{name: "CSV with a header row", files: map[string]string{"train/a.csv": "churned,tenure\n1,2\n", "validation/v.csv": "1,2\n"},
 			status: smtypes.TrainingJobStatusFailed, secondary: smtypes.SecondaryStatusFailed,
-			reason: "ClientError: Channel train: 0000-a.csv line 1: non-numeric value in 'churned,tenure'"},
+			reason: "ClientError: Channel train: a.csv line 1: non-numeric value in 'churned,tenure'"},
 		{name: "empty channel prefix", files: map[string]string{"validation/v.csv": "1,2\n"},
 			status: smtypes.TrainingJobStatusFailed, secondary: smtypes.SecondaryStatusFailed,
 			reason: `ClientError: No S3 objects found under S3 URL "s3://artifacts/prepared/exec/train/" given in input data source.`},

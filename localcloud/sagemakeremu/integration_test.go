@@ -41,6 +41,7 @@ func TestTrainDeployInvoke(t *testing.T) {
 	const execution = "ingest-abc123"
 	h.put(t, "prepared/"+execution+"/train/train.csv", trainingCSV(churnRows(600, 1)))
 	h.put(t, "prepared/"+execution+"/validation/validation.csv", trainingCSV(churnRows(200, 2)))
+	h.put(t, "prepared/"+execution+"/train/_SUCCESS", "not data")
 
 	job := "train-" + execution
 	var modelData string
@@ -187,7 +188,7 @@ func TestTrainDeployInvoke(t *testing.T) {
 			msg         string
 		}{
 			{name: "malformed CSV is the model's 415", endpoint: endpoint, contentType: "text/csv", body: "abc,1,2,3", code: "ModelError", status: 415, msg: "Loading csv data failed"},
-			{name: "JSON is not accepted by built-in XGBoost", endpoint: endpoint, contentType: "application/json", body: "[[1,2,3,4]]", code: "ModelError", status: 415, msg: "Content-type application/json not supported"},
+			{name: "JSON is not accepted by built-in XGBoost", endpoint: endpoint, contentType: "application/json", body: "[[1,2,3,4]]", code: "ModelError", status: 415, msg: "application/json is not an accepted ContentType: csv, libsvm"},
 			{name: "wrong feature count is the model's 400", endpoint: endpoint, contentType: "text/csv", body: "1,2,3", code: "ModelError", status: 400, msg: "Feature size of csv inference data 3 is not consistent"},
 			{name: "unknown endpoint", endpoint: "nope", contentType: "text/csv", body: "1,2,3,4", code: "ValidationError", msg: "Endpoint nope of account 123456789012 not found."},
 			{name: "unknown variant", endpoint: endpoint, variant: "Blue", contentType: "text/csv", body: "1,2,3,4", code: "ValidationError", msg: "Variant Blue not found"},

@@ -469,13 +469,14 @@ func (s *Service) downloadChannels(ctx context.Context, in CreateTrainingJobInpu
 				ds.S3URI, s.opts.Region, in.RoleArn, bucket)
 		}
 		chDir := filepath.Join(dir, ch.ChannelName)
-		for i, k := range objects {
-			rel := strings.TrimPrefix(strings.TrimPrefix(k, prefix), "/")
-			rel = path.Clean("/" + rel)[1:]
+		for _, k := range objects {
+			// Keep the layout under the prefix, as SageMaker does in
+			// /opt/ml/input/data/<channel>.
+			rel := path.Clean("/" + strings.TrimPrefix(k, prefix))[1:]
 			if rel == "" {
 				rel = path.Base(k)
 			}
-			if err := download(ctx, s.opts.Store, bucket, k, filepath.Join(chDir, fmt.Sprintf("%04d-%s", i, strings.ReplaceAll(rel, "/", "_")))); err != nil {
+			if err := download(ctx, s.opts.Store, bucket, k, filepath.Join(chDir, filepath.FromSlash(rel))); err != nil {
 				return nil, fmt.Errorf("ClientError: Data download failed: %v", err)
 			}
 		}

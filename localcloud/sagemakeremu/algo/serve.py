@@ -10,7 +10,8 @@ the container contract SageMaker hosting speaks:
 
   GET  /ping         200 once the model is loaded
   POST /invocations  text/csv (features only, one row per line) or
-                     text/libsvm / text/x-libsvm; the predictions come back
+                     text/libsvm / text/x-libsvm (also when no Content-Type
+                     is sent, as the container does); the predictions come back
                      as the built-in algorithm returns them: one number per
                      row, joined by commas, Content-Type text/csv.
 
@@ -61,11 +62,24 @@ def load_models(model_dir):
     return models
 
 
+# The content types the built-in algorithm names in its refusal.
+ACCEPTED = ("csv, libsvm, parquet, recordio-protobuf, text/csv, text/libsvm, text/x-libsvm, "
+            "application/x-parquet, application/x-recordio-protobuf")
+
+
 def content_type_of(header):
-    ct = (header or CSV).split(";")[0].strip().lower()
-    if ct != CSV and ct not in LIBSVM:
-        raise RequestError(415, "Content-type %s not supported. Supported content-type is text/csv, text/libsvm" % ct)
-    return ct
+    """Parses Content-Type like the built-in container: no header means
+    LibSVM; parquet and recordio-protobuf are not served locally."""
+    if not header:
+        return LIBSVM[0]
+    ct = header.split(";")[0].strip().lower()
+    if ct in (CSV, "csv"):
+        return CSV
+    if ct in LIBSVM or ct == "libsvm":
+        return LIBSVM[0]
+    if ct in ("parquet", "application/x-parquet", "recordio-protobuf", "application/x-recordio-protobuf"):
+        raise RequestError(415, "%s is not supported by the local cloud's XGBoost server (text/csv, text/libsvm)" % header)
+    raise RequestError(415, "%s is not an accepted ContentType: %s." % (header, ACCEPTED))
 
 
 def parse_csv(text):

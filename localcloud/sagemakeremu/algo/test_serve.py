@@ -37,9 +37,12 @@ class ScorerTest(unittest.TestCase):
         out = self.scorer.predict(b"0 0:9 1:1", "text/libsvm")
         self.assertGreater(float(out), 0.5)
 
+    def test_no_content_type_means_libsvm(self):
+        self.assertGreater(float(self.scorer.predict(b"0 0:9 1:1", None)), 0.5)
+
     def test_errors(self):
         cases = [
-            ("json is not accepted", b"[1,2]", "application/json", 415, "Content-type application/json not supported"),
+            ("json is not accepted", b"[1,2]", "application/json", 415, "application/json is not an accepted ContentType: csv, libsvm"),
             ("malformed csv", b"abc,1", "text/csv", 415, "Loading csv data failed"),
             ("ragged csv", b"1,2\n3", "text/csv", 415, "Loading csv data failed"),
             ("wrong feature count", b"1,2,3", "text/csv", 400, "Unable to evaluate payload provided: Feature size of csv inference data 3"),

@@ -76,6 +76,19 @@ class TrainTest(unittest.TestCase):
                 with open(cfg["failureFile"]) as f:
                     self.assertTrue(f.read().startswith(want))
 
+    def test_channel_content_types(self):
+        cases = [
+            ("json", "application/json", "ClientError: application/json is not an accepted ContentType: csv, libsvm"),
+            ("label size", "text/csv; label_size=2", "ClientError: text/csv; label_size=2 is not an accepted csv ContentType"),
+            ("parquet", "application/x-parquet", "ClientError: application/x-parquet is not supported by the local cloud"),
+        ]
+        for name, ct, want in cases:
+            with self.subTest(name):
+                cfg = self.config({"num_round": "2"}, {"train": self.channel("train", separable(20, 3), ct)})
+                self.assertEqual(train.main(["--config", self._write(cfg)]), 1)
+                with open(cfg["failureFile"]) as f:
+                    self.assertTrue(f.read().startswith(want))
+
     def test_missing_train_channel(self):
         cfg = self.config({"num_round": "2"}, {"validation": self.channel("validation", separable(20, 3))})
         self.assertEqual(train.main(["--config", self._write(cfg)]), 1)

@@ -205,18 +205,34 @@ def _files(directory):
     out = []
     for root, _, names in os.walk(directory):
         for n in names:
-            if not n.startswith("."):
+            # Like the built-in algorithm: hidden files and markers such
+            # as _SUCCESS are not data.
+            if not n.startswith(".") and not n.startswith("_"):
                 out.append(os.path.join(root, n))
     return sorted(out)
 
 
+ACCEPTED = ("csv, libsvm, parquet, recordio-protobuf, text/csv, text/libsvm, text/x-libsvm, "
+            "application/x-parquet, application/x-recordio-protobuf")
+
+
 def content_kind(content_type):
-    ct = (content_type or "text/libsvm").split(";")[0].strip().lower()
+    """Parses a channel's ContentType like the built-in algorithm (unset
+    means LibSVM; text/csv may carry label_size=1)."""
+    if not content_type:
+        return "libsvm"
+    parts = [p.strip() for p in content_type.lower().split(";")]
+    ct, params = parts[0], dict(p.split("=", 1) for p in parts[1:] if "=" in p)
     if ct in ("text/csv", "csv"):
+        if params.get("label_size", "1") != "1":
+            raise client_error("%s is not an accepted csv ContentType. Optional parameter label_size must be equal to 1",
+                               content_type)
         return "csv"
     if ct in ("text/libsvm", "libsvm", "text/x-libsvm"):
         return "libsvm"
-    raise client_error("Content type %s is not supported by the local cloud's XGBoost (text/csv, text/libsvm)", content_type)
+    if ct in ("parquet", "application/x-parquet", "recordio-protobuf", "application/x-recordio-protobuf"):
+        raise client_error("%s is not supported by the local cloud's XGBoost (text/csv, text/libsvm)", content_type)
+    raise client_error("%s is not an accepted ContentType: %s.", content_type, ACCEPTED)
 
 
 def read_csv(channel, files, weights):
