@@ -430,7 +430,7 @@ func (s *Service) SetAlarmState(ctx context.Context, name, value, reason, reason
 
 // transitionLocked records a new state and returns the state change event
 // when the value changed (nil otherwise).
-func (s *Service) transitionLocked(a *alarmState, value, reason, reasonData string, now time.Time) *eventbridge.Event {
+func (s *Service) transitionLocked(a *alarmState, value, reason, reasonData string, now time.Time) *change {
 	prev := stateDoc{Value: a.Value, Reason: a.Reason, ReasonData: a.ReasonData, Timestamp: cwTime(a.Updated)}
 	changed := a.Value != value
 	a.Value, a.Reason, a.ReasonData, a.Updated = value, reason, reasonData, now
@@ -449,19 +449,32 @@ func (s *Service) transitionLocked(a *alarmState, value, reason, reasonData stri
 		s.logger.Error("encode alarm event", "alarm", a.Config.AlarmName, "error", err)
 		return nil
 	}
-	return &eventbridge.Event{
-		DetailType: EventDetailType, Source: EventSource, Account: s.opts.AccountID, Region: s.opts.Region,
-		Time: now.UTC().Format(time.RFC3339), Resources: []string{s.AlarmARN(a.Config.AlarmName)}, Detail: raw,
+	return &change{
+		event: eventbridge.Event{
+			DetailType: EventDetailType, Source: EventSource, Account: s.opts.AccountID, Region: s.opts.Region,
+			Time: now.UTC().Format(time.RFC3339), Resources: []string{s.AlarmARN(a.Config.AlarmName)}, Detail: raw,
+		},
+		notes: s.notificationsLocked(a, prev.Value, now),
 	}
 }
 
-func (s *Service) emit(ctx context.Context, ev *eventbridge.Event) {
-	if ev == nil || s.opts.Events == nil {
+// change is a state transition's side effects: the EventBridge event and
+// the alarm's SNS actions.
+type change struct {
+	event eventbridge.Event
+	notes []notification
+}
+
+func (s *Service) emit(ctx context.Context, c *change) {
+	if c == nil {
 		return
 	}
-	if err := s.opts.Events.Emit(ctx, *ev); err != nil {
-		s.logger.Error("emit alarm state change", "resources", ev.Resources, "error", err)
+	if s.opts.Events != nil {
+		if err := s.opts.Events.Emit(ctx, c.event); err != nil {
+			s.logger.Error("emit alarm state change", "resources", c.event.Resources, "error", err)
+		}
 	}
+	s.notify(ctx, c.notes)
 }
 
 // cwTime formats a time as CloudWatch writes state timestamps
@@ -554,7 +567,7 @@ func (s *Service) EvaluateNow(ctx context.Context) error {
 	s.mu.Unlock()
 	sort.Strings(names)
 
-	var events []*eventbridge.Event
+	var events []*change
 	var errs []error
 	for _, n := range names {
 		res, err := s.evaluate(configs[n], now)

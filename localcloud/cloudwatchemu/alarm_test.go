@@ -369,3 +369,66 @@ func TestAlarmsAndMetricsSurviveRestart(t *testing.T) {
 }
 
 func errorCode(err error) string { return awsproto.AsError(err).Code }
+
+// fakeTopics records alarm notifications.
+type fakeTopics struct {
+	mu   sync.Mutex
+	msgs map[string][]string
+}
+
+func (f *fakeTopics) Deliver(_ context.Context, topic string, msg []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.msgs == nil {
+		f.msgs = map[string][]string{}
+	}
+	f.msgs[topic] = append(f.msgs[topic], string(msg))
+	return nil
+}
+
+func TestAlarmActionsNotifySNS(t *testing.T) {
+	const topic = "arn:aws:sns:us-east-1:123456789012:mlops-dev-Topic"
+	disabled := false
+	withActions := func(name string, enabled *bool) Alarm {
+		a := driftAlarm(MissingNotBreaching, 1, 1)
+		a.AlarmName, a.ActionsEnabled = name, enabled
+		a.AlarmActions = []string{topic, "arn:aws:lambda:us-east-1:123456789012:function:f"}
+		a.OKActions = []string{topic}
+		return a
+	}
+	clk := clock.NewManual(t0)
+	topics := &fakeTopics{}
+	svc, err := New(Options{StateDir: t.TempDir(), Clock: clk, Actions: topics, Alarms: []Alarm{withActions("on", nil), withActions("off", &disabled)}})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	ctx := context.Background()
+
+	require.NoError(t, driftPoint(svc, t0.Add(time.Minute), 0.9))
+	clk.Advance(time.Hour)
+	require.NoError(t, svc.EvaluateNow(ctx))
+	require.NoError(t, svc.SetAlarmState(ctx, "on", StateOK, "operator reset", ""))
+
+	require.Len(t, topics.msgs[topic], 2, "ALARM then OK, only for the alarm with actions enabled; the Lambda action is not emulated")
+	var msg struct {
+		AlarmName, NewStateValue, OldStateValue, NewStateReason, Region, AlarmArn, StateChangeTime string
+		Trigger                                                                                    struct {
+			MetricName, Namespace, StatisticType, Statistic string
+			Period                                          int
+			Threshold                                       float64
+			Dimensions                                      []map[string]string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(topics.msgs[topic][0]), &msg))
+	assert.Equal(t, "on", msg.AlarmName)
+	assert.Equal(t, "ALARM", msg.NewStateValue)
+	assert.Equal(t, "INSUFFICIENT_DATA", msg.OldStateValue)
+	assert.Equal(t, "US East (N. Virginia)", msg.Region)
+	assert.Equal(t, "2026-11-25T10:00:00.000+0000", msg.StateChangeTime)
+	assert.Equal(t, "MAXIMUM", msg.Trigger.Statistic)
+	assert.Equal(t, "Statistic", msg.Trigger.StatisticType)
+	assert.Equal(t, 3600, msg.Trigger.Period)
+	assert.Equal(t, []map[string]string{{"name": "EndpointName", "value": "churn-dev"}}, msg.Trigger.Dimensions)
+	require.NoError(t, json.Unmarshal([]byte(topics.msgs[topic][1]), &msg))
+	assert.Equal(t, "OK", msg.NewStateValue)
+	assert.Equal(t, "operator reset", msg.NewStateReason)
+}

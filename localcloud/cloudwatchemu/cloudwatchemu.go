@@ -10,7 +10,8 @@
 // buckets, statistic, threshold and comparison, M out of N datapoints,
 // TreatMissingData, INSUFFICIENT_DATA start state), and every state change
 // is put on EventBridge as a "CloudWatch Alarm State Change" event in AWS's
-// shape. SetAlarmState changes the state until the next evaluation.
+// shape, and the alarm's SNS actions get CloudWatch's notification
+// message. SetAlarmState changes the state until the next evaluation.
 //
 // The API is served in every protocol the clients speak: Smithy RPC v2
 // CBOR (the Go SDK v2 and boto3: POST
@@ -49,6 +50,12 @@ type EventEmitter interface {
 	Emit(ctx context.Context, ev eventbridge.Event) error
 }
 
+// TopicPublisher publishes a message to an SNS topic ARN (the local SNS's
+// Deliver).
+type TopicPublisher interface {
+	Deliver(ctx context.Context, topicARN string, message []byte) error
+}
+
 // Retention is how long datapoints are kept (CloudWatch keeps 1-hour
 // datapoints for 15 months; two weeks cover every alarm of the template).
 const Retention = 15 * 24 * time.Hour
@@ -67,6 +74,9 @@ type Options struct {
 	Alarms []Alarm
 	// Events receives alarm state changes; nil drops them.
 	Events EventEmitter
+	// Actions delivers alarm notifications to the SNS topics of
+	// AlarmActions, OKActions and InsufficientDataActions; nil drops them.
+	Actions TopicPublisher
 	// Logger receives rejected EMF records and event failures (default:
 	// discard).
 	Logger *slog.Logger
