@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -36,4 +37,15 @@ func TestStartServerFailures(t *testing.T) {
 			require.ErrorContains(t, err, tt.wantErr)
 		})
 	}
+}
+
+// TestAlgorithmScripts runs train.py's and serve.py's own unittest tests
+// with the interpreter the emulator uses.
+func TestAlgorithmScripts(t *testing.T) {
+	requirePython(t)
+	cmd := exec.Command(python, "-B", "-m", "unittest", "-q", "test_train", "test_serve")
+	cmd.Dir = "algo"
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "OK")
 }
