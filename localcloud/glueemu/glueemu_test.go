@@ -102,6 +102,7 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	put(t, s3c, "artifacts", "scripts/prepare.py", script)
 	put(t, s3c, "artifacts", "scripts/sleep.py", []byte("import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n"))
+	put(t, s3c, "artifacts", "scripts/boom.py", []byte("import sys\nprint('working')\nprint('a warning', file=sys.stderr)\nraise ValueError('boom: bad input')\n"))
 	put(t, s3c, "artifacts", "scripts/argv.py", []byte("import json, os, sys\nprint(json.dumps({'argv': sys.argv[1:], 'endpoint': os.environ.get('AWS_ENDPOINT_URL'), 'key': os.environ.get('AWS_ACCESS_KEY_ID')}))\n"))
 
 	out := &syncBuffer{}
@@ -113,6 +114,8 @@ func newFixture(t *testing.T) *fixture {
 				Timeout: 60, MaxConcurrentRuns: 10, GlueVersion: "3.0", MaxCapacity: 1,
 				DefaultArguments: map[string]string{"--job-language": "python", "--max_reject_ratio": "0.1", "--schema": strings.TrimSpace(string(schema))},
 			},
+			{Name: "boom", Command: Command{Name: CommandPythonShell, ScriptLocation: "s3://artifacts/scripts/boom.py"}},
+			{Name: "noscript", Command: Command{Name: CommandPythonShell, ScriptLocation: "s3://artifacts/scripts/missing.py"}},
 			{Name: sleepJob, Command: Command{Name: CommandPythonShell, ScriptLocation: "s3://artifacts/scripts/sleep.py"}, Timeout: 1},
 			{
 				Name: argvJob, Command: Command{Name: CommandPythonShell, ScriptLocation: "s3://artifacts/scripts/argv.py"}, MaxConcurrentRuns: 5,
@@ -426,4 +429,21 @@ func TestUnknownOperation(t *testing.T) {
 	var api interface{ ErrorCode() string }
 	require.True(t, errors.As(err, &api))
 	assert.Equal(t, "UnknownOperationException", api.ErrorCode())
+}
+
+func TestFailedRunsReportWhy(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name, job, want string
+	}{
+		{"an uncaught exception: the traceback's last line", "boom", "ValueError: boom: bad input"},
+		{"the script is not in S3", "noscript", "read script s3://artifacts/scripts/missing.py"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := f.start(t, tt.job, nil)
+			run := f.waitState(t, tt.job, id, "FAILED")
+			assert.Contains(t, aws.ToString(run.ErrorMessage), tt.want)
+		})
+	}
 }
