@@ -100,6 +100,12 @@ func TestCreateTrainingJobValidation(t *testing.T) {
 			"Value null at 'outputDataConfig' failed to satisfy constraint: Member must not be null; "+
 			"Value null at 'stoppingCondition' failed to satisfy constraint: Member must not be null", msg)
 	})
+	t.Run("missing input mode", func(t *testing.T) {
+		body := `{"TrainingJobName":"j1","RoleArn":"` + testRole + `","AlgorithmSpecification":{"TrainingImage":"x"},"OutputDataConfig":{"S3OutputPath":"s3://b/o"},"ResourceConfig":{"InstanceType":"ml.m5.large","InstanceCount":1,"VolumeSizeInGB":10},"StoppingCondition":{"MaxRuntimeInSeconds":60}}`
+		_, typ, msg := rawCall(t, h, "CreateTrainingJob", body)
+		assert.Equal(t, "ValidationException", typ)
+		assert.Equal(t, "1 validation error detected: Value null at 'algorithmSpecification.trainingInputMode' failed to satisfy constraint: Member must not be null", msg)
+	})
 	t.Run("unknown operation", func(t *testing.T) {
 		status, typ, _ := rawCall(t, h, "CreateHyperParameterTuningJob", `{}`)
 		assert.Equal(t, http.StatusBadRequest, status)

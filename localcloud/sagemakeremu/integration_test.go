@@ -207,6 +207,7 @@ func TestTrainDeployInvoke(t *testing.T) {
 					assert.Equal(t, tt.status, aws.ToInt32(me.OriginalStatusCode))
 					assert.Contains(t, aws.ToString(me.OriginalMessage), tt.msg)
 					assert.Contains(t, aws.ToString(me.LogStreamArn), "/aws/sagemaker/Endpoints/churn")
+					assert.Regexp(t, `^Received client error \(\d{3}\) from primary with message ".+"\. See https://us-east-1\.console\.aws\.amazon\.com/cloudwatch/home\?region=us-east-1#logEventViewer:group=/aws/sagemaker/Endpoints/churn in account 123456789012 for more information\.$`, me.ErrorMessage())
 				}
 			})
 		}

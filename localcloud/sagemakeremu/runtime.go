@@ -139,7 +139,7 @@ func (s *Service) invoke(ctx context.Context, in invocation) (*invocationResult,
 
 	srv := f.servers[variant]
 	if srv == nil || !srv.alive() {
-		e := runtimeError{Code: "ModelError", Status: http.StatusFailedDependency, Message: fmt.Sprintf("Received server error (500) from %s with message \"the model server is not running\". See %s in account %s for more information.", variant, s.logsURL(in.endpoint), s.opts.AccountID), OriginalStatusCode: 500, OriginalMessage: "the model server is not running", LogStreamArn: s.logStreamARN(in.endpoint, variant)}
+		e := runtimeError{Code: "ModelError", Status: http.StatusFailedDependency, Message: fmt.Sprintf("Received server error (500) from primary with message \"the model server is not running\". See %s in account %s for more information.", s.logsURL(in.endpoint), s.opts.AccountID), OriginalStatusCode: 500, OriginalMessage: "the model server is not running", LogStreamArn: s.logStreamARN(in.endpoint, variant)}
 		return nil, &e
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.url+"/invocations", bytes.NewReader(in.body))
@@ -172,7 +172,8 @@ func (s *Service) invoke(ctx context.Context, in invocation) (*invocationResult,
 		msg := string(out)
 		e := runtimeError{
 			Code: "ModelError", Status: http.StatusFailedDependency,
-			Message:            fmt.Sprintf("Received %s error (%d) from %s with message %q. See %s in account %s for more information.", kind, resp.StatusCode, variant, msg, s.logsURL(in.endpoint), s.opts.AccountID),
+			// "primary" is the container of a single-container model.
+			Message:            fmt.Sprintf("Received %s error (%d) from primary with message %q. See %s in account %s for more information.", kind, resp.StatusCode, msg, s.logsURL(in.endpoint), s.opts.AccountID),
 			OriginalStatusCode: resp.StatusCode, OriginalMessage: msg,
 			LogStreamArn: s.logStreamARN(in.endpoint, variant),
 			ErrorCode:    strings.ToUpper(kind) + "_ERROR_FROM_MODEL",

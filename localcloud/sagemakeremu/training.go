@@ -183,7 +183,9 @@ func (s *Service) validateTrainingJob(in *CreateTrainingJobInput) error {
 		if a.TrainingImage != "" {
 			c.str("algorithmSpecification.trainingImage", a.TrainingImage, 1, 255, imageRE, imagePattern)
 		}
-		c.enum("algorithmSpecification.trainingInputMode", a.TrainingInputMode, enumValues(smtypes.TrainingInputMode("").Values()))
+		if c.required("algorithmSpecification.trainingInputMode", a.TrainingInputMode != "") {
+			c.enum("algorithmSpecification.trainingInputMode", a.TrainingInputMode, enumValues(smtypes.TrainingInputMode("").Values()))
+		}
 	}
 	if len(in.HyperParameters) > 100 {
 		c.add("'{...}'", "hyperParameters", "have length less than or equal to 100")
