@@ -52,6 +52,15 @@ func UnknownOperation(op string) *Error {
 	return Errorf(http.StatusBadRequest, "UnknownOperationException", "operation %s is not supported by the local cloud", op)
 }
 
+// InvalidAction returns the error query-protocol services (SNS, SQS's
+// query API, STS, CloudWatch) answer for an action they do not know.
+func InvalidAction(action string) *Error {
+	if action == "" {
+		return Errorf(http.StatusBadRequest, "MissingAction", "the request must contain the parameter Action")
+	}
+	return Errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", action)
+}
+
 // Validation returns a 400 ValidationException.
 func Validation(format string, args ...any) *Error {
 	return Errorf(http.StatusBadRequest, "ValidationException", format, args...)

@@ -204,6 +204,12 @@ func TestQueryAction(t *testing.T) {
 	assert.Equal(t, "arn:x", form.Get("TopicArn"))
 }
 
+func TestInvalidAction(t *testing.T) {
+	assert.Equal(t, "InvalidAction", InvalidAction("Frobnicate").Code)
+	assert.Contains(t, InvalidAction("Frobnicate").Message, "Frobnicate")
+	assert.Equal(t, "MissingAction", InvalidAction("").Code)
+}
+
 func TestNewRequestIDUnique(t *testing.T) {
 	a, b := NewRequestID(), NewRequestID()
 	assert.NotEqual(t, a, b)

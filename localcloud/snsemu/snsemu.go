@@ -310,7 +310,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			MessageID string `xml:"MessageId"`
 		}{id}, err)
 	default:
-		awsproto.WriteQueryError(w, awsproto.UnknownOperation(action))
+		awsproto.WriteQueryError(w, awsproto.InvalidAction(action))
 	}
 }
 

@@ -112,3 +112,13 @@ func TestDeliverAndCorruptOutbox(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "outbox line 2")
 }
+
+func TestUnknownActionIsInvalidAction(t *testing.T) {
+	s, err := New(Options{StateDir: t.TempDir()})
+	require.NoError(t, err)
+	c := client(t, s)
+	_, err = c.Subscribe(context.Background(), &sns.SubscribeInput{TopicArn: aws.String(s.TopicARN("t")), Protocol: aws.String("email")})
+	var apiErr smithy.APIError
+	require.True(t, errors.As(err, &apiErr), "got %v", err)
+	assert.Equal(t, "InvalidAction", apiErr.ErrorCode())
+}

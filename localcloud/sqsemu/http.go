@@ -328,7 +328,7 @@ func (s *Service) serveQuery(w http.ResponseWriter, r *http.Request, action stri
 		}
 		queryReply(w, action, out, nil)
 	default:
-		awsproto.WriteQueryError(w, awsproto.UnknownOperation(action))
+		awsproto.WriteQueryError(w, awsproto.InvalidAction(action))
 	}
 }
 

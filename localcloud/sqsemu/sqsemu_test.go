@@ -207,7 +207,7 @@ func TestQueryProtocol(t *testing.T) {
 	assert.Contains(t, body, "AWS.SimpleQueueService.NonExistentQueue")
 	code, body = post(url.Values{"Action": {"PurgeEverything"}})
 	assert.Equal(t, 400, code)
-	assert.Contains(t, body, "UnknownOperationException")
+	assert.Contains(t, body, "<Code>InvalidAction</Code>")
 }
 
 func TestLongPollWakesOnSend(t *testing.T) {

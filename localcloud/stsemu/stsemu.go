@@ -62,6 +62,6 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		scope, _ := awsproto.ParseScope(r)
 		awsproto.WriteQuery(w, action, namespace, s.CallerIdentity(scope.AccessKey))
 	default:
-		awsproto.WriteQueryError(w, awsproto.UnknownOperation(action))
+		awsproto.WriteQueryError(w, awsproto.InvalidAction(action))
 	}
 }

@@ -42,5 +42,5 @@ func TestUnknownAction(t *testing.T) {
 	_, err = c.AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), RoleSessionName: aws.String("s")})
 	var apiErr interface{ ErrorCode() string }
 	require.True(t, errors.As(err, &apiErr))
-	assert.Equal(t, "UnknownOperationException", apiErr.ErrorCode())
+	assert.Equal(t, "InvalidAction", apiErr.ErrorCode())
 }
