@@ -17,15 +17,17 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, " ") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// defaultEndpoint is where `localcloud up` serves the AWS APIs.
+const defaultEndpoint = "http://127.0.0.1:4566"
+
 // commonFlags are the flags every subcommand shares.
 type commonFlags struct {
-	template   string
-	overrides  stringList
-	stateDir   string
-	region     string
-	endpoint   string
-	stackName  string
-	initTimout string
+	template  string
+	overrides stringList
+	stateDir  string
+	region    string
+	endpoint  string
+	stackName string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -34,7 +36,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.Var(&c.overrides, "parameter-overrides", "template parameters, like sam: 'Key=Value Key2=Value2' or 'ParameterKey=K,ParameterValue=V' (repeatable)")
 	fs.StringVar(&c.stateDir, "state-dir", ".localcloud", "directory for build cache and state (survives restarts)")
 	fs.StringVar(&c.region, "region", "us-east-1", "AWS region of the local cloud")
-	fs.StringVar(&c.endpoint, "endpoint-url", "", "local cloud AWS endpoint passed to functions as AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566); unset by default")
+	fs.StringVar(&c.endpoint, "endpoint-url", defaultEndpoint, "AWS endpoint passed to functions as AWS_ENDPOINT_URL: the local cloud's (`localcloud up`); '' leaves it unset (functions get dummy credentials, so real AWS would refuse them)")
 	fs.StringVar(&c.stackName, "stack-name", samtemplate.DefaultStackName, "stack name: AWS::StackName and the prefix of generated resource names")
 }
 

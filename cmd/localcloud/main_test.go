@@ -70,7 +70,8 @@ func TestInvoke(t *testing.T) {
 	}{
 		{name: "event file after the function", args: []string{"invoke", "EchoFunction", "-e", "testdata/event.json"}, wantEvent: `{"from":"file"}`},
 		{name: "event on stdin, flags first", stdin: `{"from":"stdin"}`, args: []string{"invoke", "-e", "-", "echo"}, wantEvent: `{"from":"stdin"}`},
-		{name: "no event is {}", args: []string{"invoke", "EchoFunction"}, wantEvent: `{}`},
+		{name: "no event is {}; functions talk to the local cloud endpoint", args: []string{"invoke", "EchoFunction"}, wantEvent: `{}`, wantStdout: `"AWS_ENDPOINT_URL":"http://127.0.0.1:4566"`},
+		{name: "endpoint flag", args: []string{"invoke", "EchoFunction", "--endpoint-url", "http://127.0.0.1:9999"}, wantEvent: `{}`, wantStdout: `"AWS_ENDPOINT_URL":"http://127.0.0.1:9999"`},
 		{name: "parameter override reaches the environment", args: []string{"invoke", "EchoFunction", "--parameter-overrides", "Greeting=bonjour"}, wantEvent: `{}`, wantStdout: `"GREETING":"bonjour"`},
 		{name: "function error exits 1 and prints the error document", args: []string{"invoke", "FailFunction"}, wantCode: 1, wantStdout: `"errorType":"PermanentError"`, wantStderr: "FailFunction failed: PermanentError"},
 		{name: "unknown function", args: []string{"invoke", "Nope"}, wantCode: 1, wantStderr: `no function "Nope" in the template (functions: EchoFunction, FailFunction, ProxyFunction)`},
