@@ -168,6 +168,24 @@ func TestStateSurvivesRestart(t *testing.T) {
 	assert.NotEqual(t, id, id2)
 }
 
+func TestOptionsQueues(t *testing.T) {
+	dir := t.TempDir()
+	svc, err := New(Options{StateDir: dir, Queues: []string{"stack-IngestDLQ-ABC", "other"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{svc.QueueURL("other"), svc.QueueURL("stack-IngestDLQ-ABC")}, svc.ListQueues(""))
+	_, err = New(Options{StateDir: t.TempDir(), Queues: []string{"bad name"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `create queue "bad name"`)
+	// Restarting with the same queues keeps their messages.
+	_, err = svc.SendMessage(context.Background(), "other", "m", nil)
+	require.NoError(t, err)
+	again, err := New(Options{StateDir: dir, Queues: []string{"other"}})
+	require.NoError(t, err)
+	msgs, err := again.Messages("other")
+	require.NoError(t, err)
+	assert.Len(t, msgs, 1)
+}
+
 func TestNewRejectsCorruptState(t *testing.T) {
 	dir := t.TempDir()
 	svc := newService(t, dir, nil)

@@ -42,6 +42,8 @@ type Options struct {
 	// BaseURL is the endpoint URL queue URLs start with (default
 	// http://127.0.0.1:4566).
 	BaseURL string
+	// Queues are created at start (physical names from the template).
+	Queues []string
 }
 
 // MessageAttribute is an SQS message attribute value.
@@ -121,6 +123,11 @@ func New(opts Options) (*Service, error) {
 		s.seq = st.Seq
 		for k, q := range st.Queues {
 			s.queues[k] = q
+		}
+	}
+	for _, name := range opts.Queues {
+		if _, err := s.CreateQueue(name, nil); err != nil {
+			return nil, fmt.Errorf("sqsemu: create queue %q: %w", name, err)
 		}
 	}
 	return s, nil
