@@ -13,6 +13,7 @@ const (
 	pagePatterns = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html"
 	pageContent  = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html"
 	pageArrays   = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html"
+	pageNull     = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-null-values.html"
 )
 
 // ec2Event is the EC2 state-change event the event-patterns page uses.
@@ -95,9 +96,10 @@ func TestGoldenDocumentationExamples(t *testing.T) {
 			withDetail(`{"c-count":0,"d-count":12}`), false},
 		{"$or across levels", pageContent,
 			`{"source":["aws.ec2"],"$or":[{"detail-type":["nope"]},{"detail":{"state":["terminated"]}}]}`, ec2Event, true},
-		{"null matches null", pageContent, `{"detail":{"responseElements":[null]}}`, withDetail(`{"responseElements":null}`), true},
-		{"null does not match absence", pageContent, `{"detail":{"responseElements":[null]}}`, withDetail(`{}`), false},
-		{"empty string", pageContent, `{"detail":{"eventVersion":[""]}}`, withDetail(`{"eventVersion":""}`), true},
+		{"null matches null", pageNull, `{"detail":{"responseElements":[null]}}`, withDetail(`{"responseElements":null}`), true},
+		{"null does not match absence", pageNull, `{"detail":{"responseElements":[null]}}`, withDetail(`{}`), false},
+		{"empty string", pageNull, `{"detail":{"eventVersion":[""]}}`, withDetail(`{"eventVersion":""}`), true},
+		{"empty string is not null", pageNull, `{"detail":{"eventVersion":[""]}}`, withDetail(`{"eventVersion":null}`), false},
 		{"numbers compare by value", pageContent, `{"detail":{"x":[300]}}`, withDetail(`{"x":300.0}`), true},
 		{"array of objects in event", pageArrays, `{"detail":{"items":{"id":["b"]}}}`, withDetail(`{"items":[{"id":"a"},{"id":"b"}]}`), true},
 		{"multiple matching on one field", pageContent, `{"detail":{"x":[{"numeric":[">",100]},"low"]}}`, withDetail(`{"x":"low"}`), true},
