@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -285,6 +286,20 @@ type Tag struct {
 }
 
 // ---- control plane ----
+
+// Handler serves both APIs signed as "sagemaker": InvokeEndpoint
+// (POST /endpoints/{name}/invocations) goes to RuntimeHandler, everything
+// else (X-Amz-Target "SageMaker.<Op>") to ControlHandler.
+func (s *Service) Handler() http.Handler {
+	control, runtime := s.ControlHandler(), s.RuntimeHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/endpoints/") && r.Header.Get("X-Amz-Target") == "" {
+			runtime.ServeHTTP(w, r)
+			return
+		}
+		control.ServeHTTP(w, r)
+	})
+}
 
 // ControlHandler serves the SageMaker control plane (AWS JSON 1.1, target
 // prefix "SageMaker.").

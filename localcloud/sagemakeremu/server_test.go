@@ -3,11 +3,16 @@ package sagemakeremu
 import (
 	"context"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -48,4 +53,15 @@ func TestAlgorithmScripts(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "OK")
+}
+
+func TestHandlerRoutesBothAPIs(t *testing.T) {
+	h := newHarness(t, nil)
+	srv := httptest.NewServer(h.svc.Handler())
+	t.Cleanup(srv.Close)
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1}
+	_, err := sagemaker.NewFromConfig(cfg).DescribeEndpoint(context.Background(), &sagemaker.DescribeEndpointInput{EndpointName: aws.String("nope")})
+	requireAPIError(t, err, "ValidationException", "Could not find endpoint")
+	_, err = sagemakerruntime.NewFromConfig(cfg).InvokeEndpoint(context.Background(), &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("nope"), Body: []byte("1")})
+	requireAPIError(t, err, "ValidationError", "Endpoint nope of account 123456789012 not found.")
 }
