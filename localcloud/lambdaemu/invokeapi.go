@@ -12,7 +12,8 @@ import (
 
 const invokePrefix = "/2015-03-31/functions/"
 
-// ServeHTTP serves the Lambda Invoke API:
+// ServeHTTP serves the Lambda Invoke API (and, for tools that look before
+// they invoke, GetFunction, GetFunctionConfiguration and ListFunctions):
 // POST /2015-03-31/functions/{FunctionName}/invocations with
 // X-Amz-Invocation-Type RequestResponse (default), Event or DryRun,
 // X-Amz-Log-Type Tail and X-Amz-Client-Context, answering as Lambda does
@@ -22,8 +23,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	path := r.URL.EscapedPath()
+	if r.Method == http.MethodGet && s.serveRead(w, r, path) {
+		return
+	}
 	if !strings.HasPrefix(path, invokePrefix) || !strings.HasSuffix(path, "/invocations") {
-		writeAPIError(w, &APIError{Status: http.StatusNotFound, Code: "UnknownOperationException", Message: "the local Lambda service implements only Invoke (POST " + invokePrefix + "{FunctionName}/invocations), not " + r.Method + " " + r.URL.Path})
+		writeAPIError(w, &APIError{Status: http.StatusNotFound, Code: "UnknownOperationException", Message: "the local Lambda service implements Invoke, GetFunction, GetFunctionConfiguration and ListFunctions, not " + r.Method + " " + r.URL.Path})
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -124,4 +128,93 @@ func writeAPIError(w http.ResponseWriter, e *APIError) {
 		body["Reason"] = e.Reason
 	}
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// functionConfiguration is Lambda's FunctionConfiguration shape.
+type functionConfiguration struct {
+	FunctionName     string            `json:"FunctionName"`
+	FunctionArn      string            `json:"FunctionArn"`
+	Runtime          string            `json:"Runtime,omitempty"`
+	Role             string            `json:"Role,omitempty"`
+	Handler          string            `json:"Handler,omitempty"`
+	Timeout          int               `json:"Timeout"`
+	MemorySize       int               `json:"MemorySize"`
+	LastModified     string            `json:"LastModified"`
+	Version          string            `json:"Version"`
+	Environment      *environment      `json:"Environment,omitempty"`
+	TracingConfig    map[string]string `json:"TracingConfig"`
+	Architectures    []string          `json:"Architectures,omitempty"`
+	PackageType      string            `json:"PackageType"`
+	State            string            `json:"State"`
+	LastUpdateStatus string            `json:"LastUpdateStatus"`
+}
+
+type environment struct {
+	Variables map[string]string `json:"Variables"`
+}
+
+func (s *Service) configuration(fn *function) functionConfiguration {
+	c := fn.cfg
+	tracing := c.Tracing
+	if tracing == "" {
+		tracing = "PassThrough"
+	}
+	fc := functionConfiguration{
+		FunctionName: c.Name, FunctionArn: c.ARN, Runtime: c.Runtime, Role: c.RoleARN, Handler: c.Handler,
+		Timeout: int(c.Timeout.Seconds()), MemorySize: c.MemorySize,
+		LastModified:  s.started.UTC().Format("2006-01-02T15:04:05.000-0700"),
+		Version:       "$LATEST",
+		TracingConfig: map[string]string{"Mode": tracing},
+		Architectures: c.Architectures, PackageType: "Zip", State: "Active", LastUpdateStatus: "Successful",
+	}
+	if len(c.Env) > 0 {
+		fc.Environment = &environment{Variables: c.Env}
+	}
+	return fc
+}
+
+// serveRead answers the read-only operations; false means "not one".
+func (s *Service) serveRead(w http.ResponseWriter, r *http.Request, path string) bool {
+	writeJSON := func(v any) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	if path == invokePrefix || path == strings.TrimSuffix(invokePrefix, "/") {
+		list := []functionConfiguration{}
+		for _, name := range s.FunctionNames() {
+			list = append(list, s.configuration(s.funcs[name]))
+		}
+		writeJSON(map[string]any{"Functions": list})
+		return true
+	}
+	if !strings.HasPrefix(path, invokePrefix) {
+		return false
+	}
+	rest := strings.TrimPrefix(path, invokePrefix)
+	rest, config := strings.CutSuffix(rest, "/configuration")
+	name, err := url.PathUnescape(rest)
+	if err != nil || name == "" || strings.Contains(name, "/") {
+		return false
+	}
+	if q := r.URL.Query().Get("Qualifier"); q != "" {
+		name += ":" + q
+	}
+	fn, err := s.lookup(name)
+	if err != nil {
+		writeAPIError(w, asAPIError(err))
+		return true
+	}
+	if config {
+		writeJSON(s.configuration(fn))
+		return true
+	}
+	out := map[string]any{
+		"Configuration": s.configuration(fn),
+		"Code":          map[string]string{"RepositoryType": "S3", "Location": "file://" + fn.cfg.CodeURI},
+	}
+	if rc := fn.cfg.ReservedConcurrency; rc != nil {
+		out["Concurrency"] = map[string]int{"ReservedConcurrentExecutions": *rc}
+	}
+	writeJSON(out)
+	return true
 }

@@ -150,7 +150,8 @@ func TestInvokeAPIRejectsOtherRoutes(t *testing.T) {
 		wantStatus                         int
 		wantType                           string
 	}{
-		{"other operation", http.MethodGet, "/2015-03-31/functions/", "", 404, "UnknownOperationException"},
+		{"other operation", http.MethodGet, "/2015-03-31/functions/EchoFunction/policy", "", 404, "UnknownOperationException"},
+		{"other service path", http.MethodPost, "/2015-03-31/event-source-mappings/", "", 404, "UnknownOperationException"},
 		{"wrong method", http.MethodGet, "/2015-03-31/functions/EchoFunction/invocations", "", 405, "UnknownOperationException"},
 		{"bad invocation type", http.MethodPost, "/2015-03-31/functions/EchoFunction/invocations", "Later", 400, "InvalidParameterValueException"},
 	}
@@ -171,4 +172,37 @@ func TestInvokeAPIRejectsOtherRoutes(t *testing.T) {
 			assert.NotEmpty(t, resp.Header.Get("x-amzn-RequestId"))
 		})
 	}
+}
+
+func TestReadOperationsThroughTheSDK(t *testing.T) {
+	h := newHarness(t, nil)
+	client := sdkClient(t, h)
+	ctx := context.Background()
+
+	list, err := client.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	require.NoError(t, err)
+	var names []string
+	for _, f := range list.Functions {
+		names = append(names, aws.ToString(f.FunctionName))
+	}
+	assert.Equal(t, h.svc.FunctionNames(), names)
+
+	got, err := client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("SerialFunction")})
+	require.NoError(t, err)
+	cfg := got.Configuration
+	assert.Equal(t, h.tpl.ARN("SerialFunction"), aws.ToString(cfg.FunctionArn))
+	assert.Equal(t, int32(5), aws.ToInt32(cfg.Timeout))
+	assert.Equal(t, int32(256), aws.ToInt32(cfg.MemorySize))
+	assert.Equal(t, "hello", cfg.Environment.Variables["GREETING"])
+	assert.Equal(t, lambdatypes.StateActive, cfg.State)
+	require.NotNil(t, got.Concurrency)
+	assert.Equal(t, int32(1), aws.ToInt32(got.Concurrency.ReservedConcurrentExecutions))
+
+	conf, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(h.tpl.ARN("EchoFunction"))})
+	require.NoError(t, err)
+	assert.Equal(t, "localcloud-EchoFunction", aws.ToString(conf.FunctionName))
+
+	_, err = client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("nope")})
+	var nf *lambdatypes.ResourceNotFoundException
+	require.ErrorAs(t, err, &nf)
 }

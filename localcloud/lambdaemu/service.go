@@ -115,6 +115,7 @@ type Service struct {
 	async          sync.WaitGroup
 	asyncCtx       context.Context
 	asyncCtxCancel context.CancelFunc
+	started        time.Time
 }
 
 // New returns a Service for the given functions. Nothing is built or
@@ -149,6 +150,7 @@ func New(opts Options) (*Service, error) {
 		logs:    opts.Logs,
 		funcs:   map[string]*function{},
 		closing: make(chan struct{}),
+		started: opts.Clock.Now(),
 	}
 	s.asyncCtx, s.asyncCtxCancel = context.WithCancel(context.Background())
 	reserved := 0
