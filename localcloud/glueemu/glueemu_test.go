@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gomlops/mlops/localcloud/clock"
+	"github.com/gomlops/mlops/localcloud/endpoint"
 	"github.com/gomlops/mlops/localcloud/s3emu"
 )
 
@@ -125,7 +126,10 @@ func newFixture(t *testing.T) *fixture {
 	})
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
-	srv := httptest.NewServer(svc.Handler())
+	// Through the local endpoint's router: the SDK signs for "glue".
+	router := endpoint.NewRouter(nil)
+	router.Handle("glue", svc.Handler())
+	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	return &fixture{svc: svc, glue: glue.NewFromConfig(credsConfig(srv.URL)), s3: s3c, clock: clk, output: out}
 }
