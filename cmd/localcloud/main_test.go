@@ -207,6 +207,23 @@ func TestStartLambdaWithTheAWSCLI(t *testing.T) {
 	}
 }
 
+func TestStartLambdaReadOperationsWithTheAWSCLI(t *testing.T) {
+	awsCLI, err := exec.LookPath("aws")
+	if err != nil {
+		if os.Getenv("MLOPS_REQUIRE_MOTO") == "1" {
+			t.Fatal("the AWS CLI (aws) is not on PATH")
+		}
+		t.Skip("the AWS CLI is not installed")
+	}
+	addr, _ := startServer(t, "start-lambda")
+	cmd := exec.Command(awsCLI, "--endpoint-url", "http://"+addr, "lambda", "get-function", "--function-name", "echo")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_DEFAULT_REGION=us-east-1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), `"FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:echo"`)
+	assert.Contains(t, string(out), `"GREETING": "hi"`)
+}
+
 func TestStartAPI(t *testing.T) {
 	addr, logs := startServer(t, "start-api")
 	resp, err := http.Get("http://" + addr + "/hello/ann?x=1&x=2")

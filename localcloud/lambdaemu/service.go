@@ -435,7 +435,7 @@ func (s *Service) InvokeFunction(ctx context.Context, in InvokeInput) (*InvokeOu
 				return
 			}
 		}
-		out, err := fn.invoke(ctx, in, payload)
+		out, err := fn.invoke(in, payload)
 		done <- res{out, err}
 	}()
 	select {
@@ -598,7 +598,7 @@ func (f *function) forget(in *instance) {
 
 // start launches a new process and waits for its init phase: the first
 // /next call. Init failures are returned as FunctionErrors.
-func (f *function) start(ctx context.Context, requestID string) (*instance, time.Duration, *FunctionError, error) {
+func (f *function) start(requestID string) (*instance, time.Duration, *FunctionError, error) {
 	bin, err := f.binary()
 	if err != nil {
 		return nil, 0, nil, serviceError("%v", err)
@@ -656,7 +656,7 @@ func (f *function) envForInstance() []string {
 }
 
 // invoke runs one invocation on a warm or new process.
-func (f *function) invoke(ctx context.Context, req InvokeInput, payload []byte) (*InvokeOutput, error) {
+func (f *function) invoke(req InvokeInput, payload []byte) (*InvokeOutput, error) {
 	reqID := req.RequestID
 	if reqID == "" {
 		reqID = newRequestID()
@@ -667,7 +667,7 @@ func (f *function) invoke(ctx context.Context, req InvokeInput, payload []byte) 
 		if in == nil {
 			var fe *FunctionError
 			var err error
-			in, out.InitDuration, fe, err = f.start(ctx, reqID)
+			in, out.InitDuration, fe, err = f.start(reqID)
 			if err != nil {
 				return nil, err
 			}
