@@ -153,6 +153,16 @@ func TestSDKRoundTrip(t *testing.T) {
 		assert.Equal(t, "UnknownOperationException", api.ErrorCode())
 	})
 
+	t.Run("DeleteAlarms deletes, and refuses unknown names", func(t *testing.T) {
+		_, err := f.client.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"latency", "nope"}})
+		var nf *cwtypes.ResourceNotFound
+		require.ErrorAs(t, err, &nf)
+		assert.Len(t, f.svc.DescribeAlarms([]string{"latency"}, "", ""), 1, "nothing deleted when a name is unknown")
+		_, err = f.client.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"latency"}})
+		require.NoError(t, err)
+		assert.Empty(t, f.svc.DescribeAlarms([]string{"latency"}, "", ""))
+	})
+
 	t.Run("a large PutMetricData is gzip-compressed by the SDK and still accepted", func(t *testing.T) {
 		var data []cwtypes.MetricDatum
 		for i := 0; i < 600; i++ {
