@@ -558,6 +558,7 @@ func (s *Service) EvaluateNow(ctx context.Context) error {
 	defer s.evalMu.Unlock()
 	now := s.opts.Clock.Now()
 	s.mu.Lock()
+	s.pruneLocked(now)
 	names := make([]string, 0, len(s.alarms))
 	configs := map[string]Alarm{}
 	for n, a := range s.alarms {

@@ -432,3 +432,15 @@ func TestAlarmActionsNotifySNS(t *testing.T) {
 	assert.Equal(t, "OK", msg.NewStateValue)
 	assert.Equal(t, "operator reset", msg.NewStateReason)
 }
+
+func TestOldDatapointsAreForgotten(t *testing.T) {
+	clk := clock.NewManual(t0)
+	svc, _ := newService(t, t.TempDir(), clk)
+	require.NoError(t, driftPoint(svc, t0, 0.5))
+	clk.Advance(Retention - time.Hour)
+	require.NoError(t, svc.EvaluateNow(context.Background()))
+	assert.Len(t, svc.ListMetrics("", "", nil), 1)
+	clk.Advance(2 * time.Hour)
+	require.NoError(t, svc.EvaluateNow(context.Background()))
+	assert.Empty(t, svc.ListMetrics("", "", nil))
+}

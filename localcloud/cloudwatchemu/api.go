@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -364,6 +365,15 @@ func (m metricDatumIn) datum(ns string, now time.Time) (Datum, error) {
 	}
 	if set != 1 {
 		return d, datumError("exactly one of Value, StatisticValues and Values must be set")
+	}
+	finite := append(append([]float64(nil), d.Values...), d.Counts...)
+	if d.Stats != nil {
+		finite = append(finite, d.Stats.SampleCount, d.Stats.Sum, d.Stats.Minimum, d.Stats.Maximum)
+	}
+	for _, v := range finite {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return d, datumError("values must be finite numbers")
+		}
 	}
 	return d, nil
 }

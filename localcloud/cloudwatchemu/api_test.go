@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -146,6 +147,10 @@ func TestSDKRoundTrip(t *testing.T) {
 		require.ErrorAs(t, err, &bad)
 		assert.Equal(t, "InvalidParameterValue", bad.ErrorCode())
 		assert.Contains(t, bad.ErrorMessage(), "AWS/")
+
+		_, err = f.client.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("X"), MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("x"), Value: aws.Float64(math.Inf(1))}}})
+		require.ErrorAs(t, err, &bad)
+		assert.Contains(t, bad.ErrorMessage(), "finite")
 
 		_, err = f.client.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{})
 		var api smithy.APIError

@@ -283,6 +283,25 @@ func (s *Service) loadMetrics() error {
 	return nil
 }
 
+// pruneLocked forgets datapoints older than Retention (the log on disk is
+// compacted at the next start).
+func (s *Service) pruneLocked(now time.Time) {
+	cutoff := now.Add(-Retention)
+	for k, sr := range s.series {
+		kept := sr.points[:0]
+		for _, p := range sr.points {
+			if !p.Timestamp.Before(cutoff) {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) == 0 {
+			delete(s.series, k)
+			continue
+		}
+		sr.points = kept
+	}
+}
+
 // addLocked stores one datum in memory.
 func (s *Service) addLocked(d Datum) {
 	k := seriesKey(d.Namespace, d.MetricName, d.Dimensions)
