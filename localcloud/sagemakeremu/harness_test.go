@@ -75,14 +75,14 @@ type harness struct {
 	runtime *httptest.Server
 }
 
-func requirePython(t *testing.T) {
+func requirePython(t testing.TB) {
 	t.Helper()
 	if out, err := exec.Command(python, "-c", "import xgboost").CombinedOutput(); err != nil {
 		t.Fatalf("%s cannot import xgboost: install python3-xgboost (apt-get install -y python3-xgboost): %v: %s", python, err, out)
 	}
 }
 
-func newHarness(t *testing.T, tweak func(*Options)) *harness {
+func newHarness(t testing.TB, tweak func(*Options)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	s3svc, err := s3emu.New(s3emu.Options{StateDir: dir, Buckets: []s3emu.Bucket{{Name: testBucket}}})
@@ -133,13 +133,13 @@ func (h *harness) use(svc *Service) {
 	h.current.Store(svc)
 }
 
-func (h *harness) put(t *testing.T, key, body string) {
+func (h *harness) put(t testing.TB, key, body string) {
 	t.Helper()
 	_, err := h.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(testBucket), Key: aws.String(key), Body: strings.NewReader(body)})
 	require.NoError(t, err)
 }
 
-func (h *harness) get(t *testing.T, key string) []byte {
+func (h *harness) get(t testing.TB, key string) []byte {
 	t.Helper()
 	out, err := h.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(testBucket), Key: aws.String(key)})
 	require.NoError(t, err)
@@ -149,7 +149,7 @@ func (h *harness) get(t *testing.T, key string) []byte {
 	return data
 }
 
-func (h *harness) list(t *testing.T, prefix string) []string {
+func (h *harness) list(t testing.TB, prefix string) []string {
 	t.Helper()
 	keys, err := h.opts.Store.List(context.Background(), testBucket, prefix)
 	require.NoError(t, err)
@@ -183,7 +183,7 @@ func (h *harness) trainingInput(name, execution string) *sagemaker.CreateTrainin
 }
 
 // waitJob polls DescribeTrainingJob until the job leaves InProgress/Stopping.
-func (h *harness) waitJob(t *testing.T, name string) *sagemaker.DescribeTrainingJobOutput {
+func (h *harness) waitJob(t testing.TB, name string) *sagemaker.DescribeTrainingJobOutput {
 	t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
 	for {
@@ -199,7 +199,7 @@ func (h *harness) waitJob(t *testing.T, name string) *sagemaker.DescribeTraining
 
 // waitEndpoint polls DescribeEndpoint until cond holds, recording every
 // status seen.
-func (h *harness) waitEndpoint(t *testing.T, name string, cond func(*sagemaker.DescribeEndpointOutput) bool) (*sagemaker.DescribeEndpointOutput, []smtypes.EndpointStatus) {
+func (h *harness) waitEndpoint(t testing.TB, name string, cond func(*sagemaker.DescribeEndpointOutput) bool) (*sagemaker.DescribeEndpointOutput, []smtypes.EndpointStatus) {
 	t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
 	var seen []smtypes.EndpointStatus

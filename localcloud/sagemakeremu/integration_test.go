@@ -255,6 +255,44 @@ func TestTrainDeployInvoke(t *testing.T) {
 		assert.Len(t, h.list(t, "capture/"), len(keys), "a flush with nothing buffered writes nothing")
 	})
 
+	t.Run("two variants share the traffic by weight", func(t *testing.T) {
+		_, err := h.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
+			EndpointConfigName: aws.String("config-ab"),
+			ProductionVariants: []smtypes.ProductionVariant{
+				{VariantName: aws.String("A"), ModelName: aws.String("model-1"), InstanceType: smtypes.ProductionVariantInstanceTypeMlM5Large, InitialInstanceCount: aws.Int32(1), InitialVariantWeight: aws.Float32(3)},
+				{VariantName: aws.String("B"), ModelName: aws.String("model-1"), InstanceType: smtypes.ProductionVariantInstanceTypeMlM5Large, InitialInstanceCount: aws.Int32(1), InitialVariantWeight: aws.Float32(1)},
+			},
+		})
+		require.NoError(t, err)
+		_, err = h.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("churn-ab"), EndpointConfigName: aws.String("config-ab")})
+		require.NoError(t, err)
+		d, _ := h.waitEndpoint(t, "churn-ab", func(d *sagemaker.DescribeEndpointOutput) bool {
+			return d.EndpointStatus != smtypes.EndpointStatusCreating
+		})
+		require.Equal(t, smtypes.EndpointStatusInService, d.EndpointStatus, "failure: %s", aws.ToString(d.FailureReason))
+		require.Len(t, d.ProductionVariants, 2)
+		assert.Nil(t, d.DataCaptureConfig)
+		counts := map[string]int{}
+		for range 60 {
+			out, err := h.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("churn-ab"), ContentType: aws.String("text/csv"), Body: []byte("10,70,1,0")})
+			require.NoError(t, err)
+			counts[aws.ToString(out.InvokedProductionVariant)]++
+		}
+		assert.Positive(t, counts["B"])
+		assert.Greater(t, counts["A"], counts["B"], "weight 3 against 1: %v", counts)
+		for range 5 {
+			out, err := h.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("churn-ab"), ContentType: aws.String("text/csv"), TargetVariant: aws.String("B"), Body: []byte("10,70,1,0")})
+			require.NoError(t, err)
+			assert.Equal(t, "B", aws.ToString(out.InvokedProductionVariant))
+		}
+		_, err = h.sm.DeleteEndpoint(ctx, &sagemaker.DeleteEndpointInput{EndpointName: aws.String("churn-ab")})
+		require.NoError(t, err)
+		require.NoError(t, h.svc.Flush(ctx))
+		for _, k := range h.list(t, "capture/") {
+			assert.NotContains(t, k, "churn-ab", "no capture without a DataCaptureConfig")
+		}
+	})
+
 	update := func(t *testing.T, config string, alarms ...string) {
 		t.Helper()
 		in := &sagemaker.UpdateEndpointInput{
