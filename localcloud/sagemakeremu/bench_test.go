@@ -40,7 +40,9 @@ func BenchmarkInvokeEndpoint(b *testing.B) {
 	start = time.Now()
 	_, err = h.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep"), EndpointConfigName: aws.String("c")})
 	require.NoError(b, err)
-	h.waitEndpoint(b, "ep", func(d *sagemaker.DescribeEndpointOutput) bool { return d.EndpointStatus == smtypes.EndpointStatusInService })
+	h.waitEndpoint(b, "ep", func(d *sagemaker.DescribeEndpointOutput) bool {
+		return d.EndpointStatus == smtypes.EndpointStatusInService
+	})
 	b.Logf("endpoint InService in %s", time.Since(start))
 
 	rows := churnRows(100, 3)
