@@ -64,6 +64,7 @@ func TestTrainDeployInvoke(t *testing.T) {
 		for _, m := range d.FinalMetricDataList {
 			metrics[aws.ToString(m.MetricName)] = aws.ToFloat32(m.Value)
 		}
+		t.Logf("final metrics: %v", metrics)
 		require.Contains(t, metrics, "validation:error")
 		require.Contains(t, metrics, "train:error")
 		// The labels are drawn from the true probability: the Bayes error
