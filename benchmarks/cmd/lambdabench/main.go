@@ -43,110 +43,6 @@ var functions = []struct{ name, logicalID, event string }{
 	{"remediate", "RemediateFunction", "remediate-drift-alarm.json"},
 }
 
-// Results is everything lambdabench measured.
-type Results struct {
-	Machine    Machine          `json:"machine"`
-	Settings   Settings         `json:"settings"`
-	Started    time.Time        `json:"started"`
-	Finished   time.Time        `json:"finished"`
-	Sizes      []SizeRow        `json:"sizes"`
-	Init       []InitRow        `json:"init"`
-	Cold       []ColdRow        `json:"cold"`
-	Latency    []LatencyRow     `json:"latency"`
-	Throughput []ThroughputRow  `json:"throughput"`
-	Trace      TraceCheck       `json:"trace"`
-	Shim       ShimCost         `json:"shim"`
-	Notes      []string         `json:"notes"`
-	Errors     map[string]int64 `json:"errors"`
-}
-
-// Machine describes where the figures were taken.
-type Machine struct {
-	CPU, Kernel, Go, Python, Boto3, Node, NodeSDK string
-	Cores                                         int
-	CABundleUnset                                 bool
-}
-
-// Settings are the run's parameters.
-type Settings struct {
-	ColdRuns          int     `json:"cold_runs"`
-	LatencyRequests   int     `json:"latency_requests"`
-	ThroughputSeconds float64 `json:"throughput_seconds"`
-	Concurrency       int     `json:"concurrency"`
-}
-
-// SizeRow is one arm64 stripped binary.
-type SizeRow struct {
-	Name    string `json:"name"`
-	Variant string `json:"variant"` // plain, xray, no-norpc
-	Raw     int64  `json:"raw"`
-	Zipped  int64  `json:"zipped"`
-	// Packages linked; V1SDK and GRPC count the v1 SDK's and gRPC's.
-	Packages int  `json:"packages"`
-	V1SDK    int  `json:"v1_sdk_packages"`
-	GRPC     int  `json:"grpc_packages"`
-	NetRPC   bool `json:"net_rpc"`
-}
-
-// InitRow is one host binary's package init (median of the runs by clock).
-type InitRow struct {
-	Name    string            `json:"name"`
-	Variant string            `json:"variant"`
-	Trace   harness.InitTrace `json:"trace"`
-	Runs    int               `json:"runs"`
-}
-
-// ColdRow is one function's cold starts.
-type ColdRow struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"` // go, go+xray, python, node, floor, go+ca-bundle
-	// Init is process start to its first /next (lambdaemu's Init
-	// Duration); FirstResponse is spawn to the first response in hand.
-	Init          harness.Summary `json:"init"`
-	FirstResponse harness.Summary `json:"first_response"`
-	// PeakRSSKiB is the process's VmHWM after the first response: p50 and max.
-	PeakRSSKiBP50 int64 `json:"peak_rss_kib_p50"`
-	PeakRSSKiBMax int64 `json:"peak_rss_kib_max"`
-	// FunctionErrors counts first responses that were function errors
-	// (expected for control-plane functions: the fake endpoint refuses
-	// their AWS calls at once).
-	FunctionErrors int `json:"function_errors"`
-}
-
-// LatencyRow is one request at a time against a target.
-type LatencyRow struct {
-	Name    string          `json:"name"`
-	Latency harness.Summary `json:"latency"`
-}
-
-// ThroughputRow is requests per second with Concurrency callers, and the
-// CPU time the function's own processes spent per request (what Lambda
-// bills and what bounds throughput on a core of its own; the local
-// service and the fake endpoint share the same two cores here).
-type ThroughputRow struct {
-	Name        string  `json:"name"`
-	Requests    int64   `json:"requests"`
-	Errors      int64   `json:"errors"`
-	Seconds     float64 `json:"seconds"`
-	PerSec      float64 `json:"per_second"`
-	CPUMsPerReq float64 `json:"function_cpu_ms_per_request"`
-	Processes   int     `json:"processes"`
-}
-
-// TraceCheck counts the proxy's InvokeEndpoint calls that carried the
-// invocation's X-Amzn-Trace-Id (SDK trace-header propagation).
-type TraceCheck struct {
-	Invocations int64 `json:"invocations"`
-	Traced      int64 `json:"traced"`
-}
-
-// ShimCost is the exec shim's own cost: /bin/true run directly and through
-// the shim.
-type ShimCost struct {
-	Direct  harness.Summary `json:"direct"`
-	Through harness.Summary `json:"through_shim"`
-}
-
 type bench struct {
 	root, python, node, caBundle string
 	runs, latencyN, conc         int
@@ -155,7 +51,7 @@ type bench struct {
 	svc                          *lambdaemu.Service
 	fake                         *harness.FakeEndpoint
 	payloads                     map[string][]byte
-	res                          Results
+	res                          harness.Results
 	log                          io.Writer
 }
 
@@ -197,7 +93,7 @@ func (b *bench) run(out string) error {
 	defer os.RemoveAll(b.tmp)
 	b.res.Started = time.Now().UTC()
 	b.res.Errors = map[string]int64{}
-	b.res.Settings = Settings{ColdRuns: b.runs, LatencyRequests: b.latencyN, ThroughputSeconds: b.tputDur.Seconds(), Concurrency: b.conc}
+	b.res.Settings = harness.Settings{ColdRuns: b.runs, LatencyRequests: b.latencyN, ThroughputSeconds: b.tputDur.Seconds(), Concurrency: b.conc}
 	b.res.Machine = b.machine()
 
 	for _, f := range functions {
@@ -219,6 +115,7 @@ func (b *bench) run(out string) error {
 	if err := b.startService(); err != nil {
 		return err
 	}
+	b.res.Machine.LoadStart = loadavg()
 	defer b.fake.Close()
 	defer b.svc.Close()
 	if err := b.colds(); err != nil {
@@ -232,6 +129,7 @@ func (b *bench) run(out string) error {
 		return err
 	}
 	b.res.Finished = time.Now().UTC()
+	b.res.Machine.LoadEnd = loadavg()
 	data, err := json.MarshalIndent(b.res, "", "  ")
 	if err != nil {
 		return err
@@ -251,6 +149,18 @@ func (b *bench) relPkg(dir string) string {
 	return "./" + filepath.ToSlash(rel)
 }
 
+func loadavg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
 func commandLine(name string, args ...string) string {
 	out, err := exec.Command(name, args...).Output()
 	if err != nil {
@@ -259,8 +169,8 @@ func commandLine(name string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func (b *bench) machine() Machine {
-	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), CABundleUnset: os.Getenv("AWS_CA_BUNDLE") == ""}
+func (b *bench) machine() harness.Machine {
+	m := harness.Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), CABundleUnset: os.Getenv("AWS_CA_BUNDLE") == ""}
 	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(info), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -329,10 +239,10 @@ func (b *bench) sizes() error {
 	return nil
 }
 
-func (b *bench) sizeRow(name, variant, pkg, bin, tags string) (SizeRow, error) {
+func (b *bench) sizeRow(name, variant, pkg, bin, tags string) (harness.SizeRow, error) {
 	raw, zipped, err := buildgate.Sizes(bin)
 	if err != nil {
-		return SizeRow{}, err
+		return harness.SizeRow{}, err
 	}
 	args := []string{"list", "-deps", "-f", "{{.ImportPath}}"}
 	if tags != "" {
@@ -343,9 +253,9 @@ func (b *bench) sizeRow(name, variant, pkg, bin, tags string) (SizeRow, error) {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
 	out, err := cmd.Output()
 	if err != nil {
-		return SizeRow{}, fmt.Errorf("go list -deps %s: %w", pkg, err)
+		return harness.SizeRow{}, fmt.Errorf("go list -deps %s: %w", pkg, err)
 	}
-	row := SizeRow{Name: name, Variant: variant, Raw: raw, Zipped: zipped}
+	row := harness.SizeRow{Name: name, Variant: variant, Raw: raw, Zipped: zipped}
 	for _, p := range strings.Fields(string(out)) {
 		row.Packages++
 		switch {
@@ -391,7 +301,7 @@ func (b *bench) inits() error {
 			traces = append(traces, tr)
 		}
 		sort.Slice(traces, func(i, j int) bool { return traces[i].ClockMs < traces[j].ClockMs })
-		b.res.Init = append(b.res.Init, InitRow{Name: t.name, Variant: t.variant, Trace: traces[len(traces)/2], Runs: runs})
+		b.res.Init = append(b.res.Init, harness.InitRow{Name: t.name, Variant: t.variant, Trace: traces[len(traces)/2], Runs: runs})
 	}
 	return nil
 }
@@ -558,7 +468,7 @@ func (b *bench) colds() error {
 	for _, n := range names {
 		a := accs[n]
 		sort.Slice(a.rss, func(i, j int) bool { return a.rss[i] < a.rss[j] })
-		row := ColdRow{Name: n, Kind: kindOf(n), Init: harness.Summarize(a.init), FirstResponse: harness.Summarize(a.first), FunctionErrors: a.fnErrs}
+		row := harness.ColdRow{Name: n, Kind: kindOf(n), Init: harness.Summarize(a.init), FirstResponse: harness.Summarize(a.first), FunctionErrors: a.fnErrs}
 		if len(a.rss) > 0 {
 			row.PeakRSSKiBP50, row.PeakRSSKiBMax = a.rss[len(a.rss)/2], a.rss[len(a.rss)-1]
 		}
@@ -689,13 +599,13 @@ func (b *bench) latencies() error {
 				samples[n] = append(samples[n], time.Since(start))
 			}
 			if half == 0 && n == "infer" {
-				b.res.Trace = TraceCheck{Invocations: b.fake.Invocations.Load() - before, Traced: b.fake.Traced.Load() - tracedBefore}
+				b.res.Trace = harness.TraceCheck{Invocations: b.fake.Invocations.Load() - before, Traced: b.fake.Traced.Load() - tracedBefore}
 			}
 			b.logf("latency %s (half %d) done", n, half+1)
 		}
 	}
 	for _, n := range names {
-		b.res.Latency = append(b.res.Latency, LatencyRow{Name: n, Latency: harness.Summarize(samples[n])})
+		b.res.Latency = append(b.res.Latency, harness.LatencyRow{Name: n, Latency: harness.Summarize(samples[n])})
 	}
 	return nil
 }
@@ -738,7 +648,7 @@ func (b *bench) throughputs() {
 		wg.Wait()
 		cancel()
 		secs := time.Since(start).Seconds()
-		row := ThroughputRow{Name: n, Requests: ok.Load(), Errors: failed.Load(), Seconds: secs, PerSec: float64(ok.Load()) / secs}
+		row := harness.ThroughputRow{Name: n, Requests: ok.Load(), Errors: failed.Load(), Seconds: secs, PerSec: float64(ok.Load()) / secs}
 		if cpuAfter, procs, err := harness.ChildCPUTicks("/proc", os.Getpid(), n); n != "direct" && cpuErr == nil && err == nil && ok.Load() > 0 {
 			// /proc counts in USER_HZ, 100 per second on Linux.
 			row.CPUMsPerReq = float64(cpuAfter-cpuBefore) * 10 / float64(ok.Load())
@@ -782,6 +692,6 @@ func (b *bench) shim() error {
 			}
 		}
 	}
-	b.res.Shim = ShimCost{Direct: harness.Summarize(direct), Through: harness.Summarize(through)}
+	b.res.Shim = harness.ShimCost{Direct: harness.Summarize(direct), Through: harness.Summarize(through)}
 	return nil
 }
