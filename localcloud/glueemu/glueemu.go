@@ -6,7 +6,7 @@
 // with `python3 script.py` and Glue's "--key value" arguments: the job's
 // DefaultArguments merged with the run's Arguments, plus the arguments Glue
 // itself passes to a script (--job-bookmark-option, --scriptLocation,
-// --job-language, --JOB_ID, --JOB_RUN_ID, --JOB_NAME). The script's
+// --job-language; an empty value is a bare flag). The script's
 // environment points AWS_ENDPOINT_URL at the local cloud with dummy
 // credentials, so its boto3 reads and writes the local S3. Runs go through
 // STARTING, RUNNING and end SUCCEEDED, FAILED (ErrorMessage = the script's

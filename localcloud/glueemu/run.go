@@ -3,8 +3,6 @@ package glueemu
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -96,10 +94,14 @@ func copyArgs(args map[string]string) map[string]string {
 	return out
 }
 
-// scriptArgs returns the script's argv after the script path: the job's
-// DefaultArguments overridden by the run's Arguments, in name order, then
-// the arguments Glue adds for every Python shell script unless the job or
-// run sets them.
+// scriptArgs returns the script's argv after the script path, as a Glue
+// Python shell script receives it: the arguments Glue adds unless the job
+// or run sets them (--job-bookmark-option, --scriptLocation,
+// --job-language), then the job's DefaultArguments overridden by the run's
+// Arguments, in name order. An argument with an empty value is passed as
+// a bare flag, as Glue does ("--enable-metrics"). A sys.argv recorded on
+// Glue shows no --JOB_ID, --JOB_RUN_ID or --JOB_NAME for Python shell
+// jobs, so none are added.
 func (s *Service) scriptArgs(job Job, run *Run) []string {
 	merged := map[string]string{}
 	for k, v := range job.DefaultArguments {
@@ -129,23 +131,20 @@ func (s *Service) scriptArgs(job Job, run *Run) []string {
 		if !strings.HasPrefix(name, "--") {
 			name = "--" + strings.TrimLeft(name, "-")
 		}
-		out = append(out, name, merged[k])
+		out = append(out, name)
+		if merged[k] != "" {
+			out = append(out, merged[k])
+		}
 	}
-	return append(out, "--JOB_ID", jobID(job.Name), "--JOB_RUN_ID", run.ID, "--JOB_NAME", job.Name)
-}
-
-// jobID is a stable Glue-shaped job id ("j_" and hex digits).
-func jobID(name string) string {
-	sum := sha256.Sum256([]byte(name))
-	return "j_" + hex.EncodeToString(sum[:])
+	return out
 }
 
 // scriptLocation is where the run's script lives: --scriptLocation overrides
 // the job's Command.ScriptLocation, as in Glue.
 func scriptLocation(job Job, argv []string) string {
 	loc := job.Command.ScriptLocation
-	for i := 0; i+1 < len(argv); i += 2 {
-		if argv[i] == "--scriptLocation" {
+	for i := 0; i+1 < len(argv); i++ {
+		if argv[i] == "--scriptLocation" && !strings.HasPrefix(argv[i+1], "--") {
 			loc = argv[i+1]
 		}
 	}
