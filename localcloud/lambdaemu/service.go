@@ -240,7 +240,7 @@ func (s *Service) environment(f samtemplate.Function) []string {
 		"AWS_LAMBDA_FUNCTION_NAME":        f.Name,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(f.MemorySize),
 		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
-		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + f.Name,
+		"AWS_LAMBDA_LOG_GROUP_NAME":       firstNonEmpty(f.Logging.LogGroup, "/aws/lambda/"+f.Name),
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      s.opts.Region,
 		"AWS_DEFAULT_REGION":              s.opts.Region,
@@ -251,6 +251,13 @@ func (s *Service) environment(f samtemplate.Function) []string {
 		"TZ":                              ":UTC",
 		"LANG":                            "en_US.UTF-8",
 		"PATH":                            "/usr/local/bin:/usr/bin:/bin",
+	}
+	if format := strings.ToUpper(f.Logging.LogFormat); format != "" {
+		// lambdacontext.NewLogger reads these, as in Lambda.
+		env["AWS_LAMBDA_LOG_FORMAT"] = format
+		if format == "JSON" {
+			env["AWS_LAMBDA_LOG_LEVEL"] = strings.ToUpper(firstNonEmpty(f.Logging.ApplicationLogLevel, "INFO"))
+		}
 	}
 	if f.Runtime == "go1.x" {
 		env["AWS_EXECUTION_ENV"] = "AWS_Lambda_go1.x"
@@ -690,6 +697,26 @@ func (f *function) invoke(req InvokeInput, payload []byte) (*InvokeOutput, error
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// platformStart and platformEnd write Lambda's platform log lines (START,
+// END, REPORT). They stay in the text format even for LogFormat JSON,
+// where Lambda writes platform.* events: they are the local cloud's own
+// log lines, which its tools and tests read.
+func (f *function) platformStart(in *instance, reqID string) {
+	f.logs.writeLine(in, fmt.Sprintf("START RequestId: %s Version: $LATEST", reqID))
+}
+
+func (f *function) platformEnd(in *instance, reqID, status string, out *InvokeOutput) {
+	f.logs.writeLine(in, "END RequestId: "+reqID)
+	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB", reqID, ms(out.Duration), out.Duration.Milliseconds()+1, f.cfg.MemorySize)
+	if out.Cold {
+		report += fmt.Sprintf("\tInit Duration: %.2f ms", ms(out.InitDuration))
+	}
+	if status != "success" {
+		report += "\tStatus: " + status
+	}
+	f.logs.writeLine(in, report)
+}
+
 // run dispatches the invocation to in and waits for its outcome. It
 // returns false if the process exited before taking the invocation (the
 // caller retries on another one).
@@ -708,7 +735,7 @@ func (f *function) run(in *instance, req InvokeInput, reqID string, payload []by
 	in.mu.Lock()
 	in.logBuf = &tail
 	in.mu.Unlock()
-	f.logs.writeLine(in, fmt.Sprintf("START RequestId: %s Version: $LATEST", reqID))
+	f.platformStart(in, reqID)
 
 	select {
 	case in.next <- inv:
@@ -752,15 +779,11 @@ func (f *function) run(in *instance, req InvokeInput, reqID string, payload []by
 	} else {
 		out.Payload = o.payload
 	}
-	f.logs.writeLine(in, "END RequestId: "+reqID)
-	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB", reqID, ms(out.Duration), out.Duration.Milliseconds()+1, f.cfg.MemorySize)
-	if out.Cold {
-		report += fmt.Sprintf("\tInit Duration: %.2f ms", ms(out.InitDuration))
-	}
+	status := "success"
 	if !healthy {
-		report += "\tStatus: " + map[bool]string{true: "timeout", false: "error"}[o.fnErr.Type == "Sandbox.Timedout"]
+		status = map[bool]string{true: "timeout", false: "error"}[o.fnErr.Type == "Sandbox.Timedout"]
 	}
-	f.logs.writeLine(in, report)
+	f.platformEnd(in, reqID, status, out)
 	in.mu.Lock()
 	in.logBuf = nil
 	in.mu.Unlock()

@@ -526,3 +526,21 @@ func TestFaultHook(t *testing.T) {
 		})
 	}
 }
+
+func TestJSONLoggingConfig(t *testing.T) {
+	h := newHarness(t, func(o *Options) {
+		for i := range o.Functions {
+			if o.Functions[i].LogicalID == "EchoFunction" {
+				o.Functions[i].Logging = samtemplate.LoggingConfig{LogFormat: "JSON", ApplicationLogLevel: "debug", LogGroup: "/custom/echo"}
+			}
+		}
+	})
+	r, out := h.echo(t, "EchoFunction", `{}`)
+	assert.Equal(t, "JSON", r.Env["AWS_LAMBDA_LOG_FORMAT"])
+	assert.Equal(t, "DEBUG", r.Env["AWS_LAMBDA_LOG_LEVEL"])
+	assert.Equal(t, "/custom/echo", r.Env["AWS_LAMBDA_LOG_GROUP_NAME"])
+	assert.Contains(t, out.Log, "START RequestId: "+out.RequestID, "platform lines stay in the text format")
+	r, _ = h.echo(t, "SerialFunction", `{}`)
+	assert.NotContains(t, r.Env, "AWS_LAMBDA_LOG_FORMAT", "unset without LoggingConfig")
+	assert.Equal(t, "/aws/lambda/localcloud-SerialFunction", r.Env["AWS_LAMBDA_LOG_GROUP_NAME"])
+}

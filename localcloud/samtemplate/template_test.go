@@ -78,6 +78,8 @@ func TestFunctionsApplyGlobalsAndResolveEnv(t *testing.T) {
 	assert.Nil(t, g.ReservedConcurrency)
 	assert.NotContains(t, g.Env, "MAYBE")
 	assert.Equal(t, filepath.Join(abs, "functions", "infer"), g.CodeURI)
+	assert.Equal(t, LoggingConfig{LogFormat: "JSON", ApplicationLogLevel: "DEBUG", LogGroup: "/mlops/prod/infer"}, g.Logging)
+	assert.Equal(t, LoggingConfig{}, f.Logging)
 }
 
 func TestEndpointOptionPointsQueueURLsAtTheLocalCloud(t *testing.T) {

@@ -41,8 +41,16 @@ type Function struct {
 	RoleARN string
 	// Tracing is "Active" or "PassThrough" ("" if unset).
 	Tracing string
+	// Logging is LoggingConfig (zero if unset).
+	Logging LoggingConfig
 	// Metadata is the resource's resolved Metadata.
 	Metadata map[string]any
+}
+
+// LoggingConfig is a function's LoggingConfig: LogFormat TEXT or JSON,
+// the log levels and the log group.
+type LoggingConfig struct {
+	LogFormat, ApplicationLogLevel, SystemLogLevel, LogGroup string
 }
 
 // Event is one entry of a function's or state machine's Events.
@@ -157,6 +165,15 @@ func (t *Template) function(id string, res Resource) (Function, error) {
 	} else {
 		if c, ok := p["Code"].(string); ok {
 			f.CodeURI = filepath.Join(t.Dir, c)
+		}
+	}
+	if lc := mapOf(p["LoggingConfig"]); len(lc) > 0 {
+		str := func(k string) string { v, _ := scalarString(lc[k]); return v }
+		f.Logging = LoggingConfig{LogFormat: str("LogFormat"), ApplicationLogLevel: str("ApplicationLogLevel"), SystemLogLevel: str("SystemLogLevel"), LogGroup: str("LogGroup")}
+		switch f.Logging.LogFormat {
+		case "", "Text", "TEXT", "JSON":
+		default:
+			return Function{}, fmt.Errorf("resource %s property LoggingConfig.LogFormat: %q is not Text or JSON", id, f.Logging.LogFormat)
 		}
 	}
 	for _, a := range asList(p["Architectures"]) {
