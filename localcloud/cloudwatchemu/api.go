@@ -319,6 +319,7 @@ func (s *Service) opPutMetricData(_ context.Context, decode func(any) error) (an
 
 type datumError string
 
+// Error returns the problem.
 func (e datumError) Error() string { return string(e) }
 
 func (m metricDatumIn) datum(ns string, now time.Time) (Datum, error) {
