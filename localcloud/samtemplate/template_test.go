@@ -80,6 +80,8 @@ func TestFunctionsApplyGlobalsAndResolveEnv(t *testing.T) {
 	assert.Equal(t, filepath.Join(abs, "functions", "infer"), g.CodeURI)
 	assert.Equal(t, LoggingConfig{LogFormat: "JSON", ApplicationLogLevel: "DEBUG", LogGroup: "/mlops/prod/infer"}, g.Logging)
 	assert.Equal(t, LoggingConfig{}, f.Logging)
+	assert.Equal(t, []string{"resource InferFunction property Layers: layers are not mounted at /opt; the function runs its own binary only"}, g.NotEmulated)
+	assert.Empty(t, f.NotEmulated)
 }
 
 func TestEndpointOptionPointsQueueURLsAtTheLocalCloud(t *testing.T) {

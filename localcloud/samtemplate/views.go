@@ -43,6 +43,10 @@ type Function struct {
 	Tracing string
 	// Logging is LoggingConfig (zero if unset).
 	Logging LoggingConfig
+	// NotEmulated names the properties set on the function that the
+	// local cloud cannot reproduce (Layers, VpcConfig, FileSystemConfigs,
+	// ...), each with why; callers must show them, never drop them.
+	NotEmulated []string
 	// Metadata is the resource's resolved Metadata.
 	Metadata map[string]any
 }
@@ -176,6 +180,11 @@ func (t *Template) function(id string, res Resource) (Function, error) {
 			return Function{}, fmt.Errorf("resource %s property LoggingConfig.LogFormat: %q is not Text or JSON", id, f.Logging.LogFormat)
 		}
 	}
+	for _, prop := range sortedKeys(notEmulated) {
+		if _, set := p[prop]; set {
+			f.NotEmulated = append(f.NotEmulated, fmt.Sprintf("resource %s property %s: %s", id, prop, notEmulated[prop]))
+		}
+	}
 	for _, a := range asList(p["Architectures"]) {
 		s, _ := scalarString(a)
 		f.Architectures = append(f.Architectures, s)
@@ -232,6 +241,16 @@ func (t *Template) function(id string, res Resource) (Function, error) {
 	}
 	f.Events = events
 	return f, nil
+}
+
+// notEmulated lists function properties the local cloud cannot reproduce.
+var notEmulated = map[string]string{
+	"Layers":                       "layers are not mounted at /opt; the function runs its own binary only",
+	"VpcConfig":                    "there is no VPC locally; the function reaches 127.0.0.1 directly",
+	"FileSystemConfigs":            "EFS file systems are not mounted",
+	"ProvisionedConcurrencyConfig": "every process starts on demand",
+	"SnapStart":                    "processes start from scratch",
+	"EphemeralStorage":             "/tmp is the host's",
 }
 
 func codeURI(id string, v any) (string, error) {
