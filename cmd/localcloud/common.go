@@ -63,11 +63,7 @@ func (c *commonFlags) service(tpl *samtemplate.Template, logs io.Writer) (*lambd
 	if len(fns) == 0 {
 		return nil, fmt.Errorf("template %s has no functions", c.template)
 	}
-	for _, f := range fns {
-		for _, w := range f.NotEmulated {
-			fmt.Fprintf(logs, "localcloud: warning: %s\n", w)
-		}
-	}
+
 	return lambdaemu.New(lambdaemu.Options{
 		Functions: fns,
 		StateDir:  c.stateDir,

@@ -32,6 +32,7 @@ func commands() []command {
 		startLambdaCommand(),
 		startAPICommand(),
 		upCommand(),
+		demoCommand(),
 	}
 }
 

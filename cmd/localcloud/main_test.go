@@ -71,7 +71,7 @@ func TestInvoke(t *testing.T) {
 		{name: "event file after the function", args: []string{"invoke", "EchoFunction", "-e", "testdata/event.json"}, wantEvent: `{"from":"file"}`},
 		{name: "event on stdin, flags first", stdin: `{"from":"stdin"}`, args: []string{"invoke", "-e", "-", "echo"}, wantEvent: `{"from":"stdin"}`},
 		{name: "no event is {}; functions talk to the local cloud endpoint", args: []string{"invoke", "EchoFunction"}, wantEvent: `{}`, wantStdout: `"AWS_ENDPOINT_URL":"http://127.0.0.1:4566"`},
-		{name: "what is not emulated is said", args: []string{"invoke", "EchoFunction"}, wantEvent: `{}`, wantStderr: "localcloud: warning: resource ProxyFunction property Layers: layers are not mounted"},
+		{name: "what is not emulated is said", args: []string{"invoke", "EchoFunction"}, wantEvent: `{}`, wantStderr: "[localcloud-ProxyFunction] warning: resource ProxyFunction property Layers: layers are not mounted"},
 		{name: "endpoint flag", args: []string{"invoke", "EchoFunction", "--endpoint-url", "http://127.0.0.1:9999"}, wantEvent: `{}`, wantStdout: `"AWS_ENDPOINT_URL":"http://127.0.0.1:9999"`},
 		{name: "parameter override reaches the environment", args: []string{"invoke", "EchoFunction", "--parameter-overrides", "Greeting=bonjour"}, wantEvent: `{}`, wantStdout: `"GREETING":"bonjour"`},
 		{name: "function error exits 1 and prints the error document", args: []string{"invoke", "FailFunction"}, wantCode: 1, wantStdout: `"errorType":"PermanentError"`, wantStderr: "FailFunction failed: PermanentError"},

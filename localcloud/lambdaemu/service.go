@@ -160,6 +160,9 @@ func New(opts Options) (*Service, error) {
 		}
 		fn := &function{cfg: f, svc: s, logs: &prefixWriter{out: opts.Logs, prefix: "[" + f.Name + "]"}}
 		fn.env = s.environment(f)
+		for _, w := range f.NotEmulated {
+			fn.logs.writeLine(nil, "warning: "+w)
+		}
 		s.funcs[f.Name] = fn
 		s.order = append(s.order, f.Name)
 		if f.ReservedConcurrency != nil {
