@@ -92,6 +92,10 @@ type Options struct {
 	Timings Timings
 	// Go is the go command used to build functions (default "go").
 	Go string
+	// FunctionEnv adds environment variables to functions, by logical id,
+	// over the template's (a local experiment without editing the
+	// template). An unknown logical id is an error.
+	FunctionEnv map[string]map[string]string
 }
 
 // Timings are emulated durations of work the local cloud does not really
@@ -244,6 +248,26 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 	events := &eventPublisher{}
+	for id, env := range opts.FunctionEnv {
+		found := false
+		for i := range fns {
+			if fns[i].LogicalID != id {
+				continue
+			}
+			found = true
+			merged := map[string]string{}
+			for k, v := range fns[i].Env {
+				merged[k] = v
+			}
+			for k, v := range env {
+				merged[k] = v
+			}
+			fns[i].Env = merged
+		}
+		if !found {
+			return nil, fmt.Errorf("FunctionEnv: the template has no function %s", id)
+		}
+	}
 	dest := &destinations{sqs: st.SQS, sns: st.SNS, events: events}
 	st.Lambda, err = lambdaemu.New(lambdaemu.Options{
 		Functions: fns, StateDir: stateDir, Region: tpl.Region, Endpoint: url,
@@ -334,8 +358,15 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, fmt.Errorf("open SageMaker log: %w", err)
 	}
 	st.closers = append(st.closers, smLog.Close)
+	// SageMaker waits until moments (a blue/green bake ends at a time):
+	// with a clock whose waits are shortened it needs the view whose
+	// waits move the clock.
+	smClock := opts.Clock
+	if j, ok := opts.Clock.(interface{ Jumping() clock.Clock }); ok {
+		smClock = j.Jumping()
+	}
 	st.SageMaker, err = sagemakeremu.New(sagemakeremu.Options{
-		StateDir: stateDir, Clock: opts.Clock, Store: sagemakeremu.NewS3Store(objects.client),
+		StateDir: stateDir, Clock: smClock, Store: sagemakeremu.NewS3Store(objects.client),
 		Python: opts.SageMakerPython, Alarms: alarms, Logger: slog.New(slog.NewTextHandler(smLog, nil)),
 		Region: tpl.Region, AccountID: tpl.AccountID,
 		Timings: sagemakeremu.Timings{
@@ -372,7 +403,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	st.router.Handle("monitoring", st.CloudWatch.Handler())
 	st.logs.addHook(func(_, line string) {
 		if strings.HasPrefix(line, "{") {
-			st.CloudWatch.IngestLog([]byte(line))
+			st.CloudWatch.IngestLog(restampEMF([]byte(line), opts.Clock.Now()))
 		}
 	})
 

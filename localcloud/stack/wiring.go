@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -413,4 +414,34 @@ func numbersIn(v any, key string) any {
 		}
 	}
 	return v
+}
+
+// restampEMF sets an EMF record's _aws.Timestamp to the local cloud's clock.
+// Functions run on the machine's clock; with a faster local clock (demo,
+// tests) their metrics must land in the periods the alarms evaluate, as they
+// would in AWS where both clocks are one. Other lines are returned as they
+// are.
+func restampEMF(line []byte, now time.Time) []byte {
+	if !bytes.Contains(line, []byte(`"_aws"`)) {
+		return line
+	}
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return line
+	}
+	var meta map[string]json.RawMessage
+	if err := json.Unmarshal(rec["_aws"], &meta); err != nil || meta == nil {
+		return line
+	}
+	meta["Timestamp"] = json.RawMessage(strconv.FormatInt(now.UnixMilli(), 10))
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return line
+	}
+	rec["_aws"] = b
+	out, err := json.Marshal(rec)
+	if err != nil {
+		return line
+	}
+	return out
 }
