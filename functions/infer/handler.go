@@ -206,6 +206,16 @@ func (h *Handler) predict(ctx context.Context, ev *events.APIGatewayProxyRequest
 	if out.ContentType != nil && *out.ContentType != "" {
 		contentType = *out.ContentType
 	}
+	if req.isJSON {
+		preds, ok := predictionsJSON(out.Body)
+		if !ok {
+			h.log.LogAttrs(ctx, slog.LevelError, "model answer is not a list of predictions",
+				slog.String("endpoint", h.cfg.EndpointName), slog.String("variant", variant), slog.String("apiRequestId", reqID))
+			h.emitError(ctx, variantDim(variant), "model-response", reqID)
+			return errorResponse(http.StatusBadGateway, "the model's answer could not be read as predictions", reqID)
+		}
+		out.Body, contentType = preds, "application/json"
+	}
 	resp := events.APIGatewayProxyResponse{
 		StatusCode: http.StatusOK,
 		Headers:    map[string]string{"Content-Type": contentType, RequestIDHeader: reqID},

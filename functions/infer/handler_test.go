@@ -45,12 +45,13 @@ func TestHandlePredictions(t *testing.T) {
 		wantBody    []byte // what SageMaker receives
 		wantCT      string
 		wantVariant string // TargetVariant sent
+		wantJSON    bool   // a JSON request: CSV to the model, JSON predictions back
 		wantMessage string // error message of a refused request
 	}{
 		{name: "csv", event: "infer-predict-csv.json", wantStatus: 200, wantCalled: true,
 			wantBody: []byte("12,70.5,3,1\n"), wantCT: "text/csv"},
 		{name: "json with charset", event: "infer-predict-json.json", wantStatus: 200, wantCalled: true,
-			wantBody: []byte(`{"instances": [[12, 70.5, 3, 1], [48, 20.0, 0, 2]]}`), wantCT: "application/json; charset=utf-8"},
+			wantBody: []byte("12,70.5,3,1\n48,20,0,2"), wantCT: "text/csv", wantJSON: true},
 		{name: "base64 body is decoded", event: "infer-predict-base64.json", wantStatus: 200, wantCalled: true,
 			wantBody: []byte("12,70.5,3,1\n48,20.0,0,2\n"), wantCT: "text/csv"},
 		{name: "target variant header", event: "infer-target-variant.json", wantStatus: 200, wantCalled: true,
@@ -118,9 +119,14 @@ func TestHandlePredictions(t *testing.T) {
 			assert.Equal(t, tt.wantCT, aws.ToString(in.ContentType))
 			assert.Equal(t, ev.RequestContext.RequestID, aws.ToString(in.InferenceId), "InferenceId joins captured data to the request")
 			assert.Equal(t, tt.wantVariant, aws.ToString(in.TargetVariant))
-			assert.Equal(t, "0.1873\n", resp.Body)
 			assert.False(t, resp.IsBase64Encoded)
-			assert.Equal(t, "text/csv; charset=utf-8", resp.Headers["Content-Type"])
+			if tt.wantJSON {
+				assert.JSONEq(t, `{"predictions":[0.1873]}`, resp.Body)
+				assert.Equal(t, "application/json", resp.Headers["Content-Type"])
+			} else {
+				assert.Equal(t, "0.1873\n", resp.Body)
+				assert.Equal(t, "text/csv; charset=utf-8", resp.Headers["Content-Type"])
+			}
 			want := "champion"
 			if tt.wantVariant != "" {
 				want = tt.wantVariant

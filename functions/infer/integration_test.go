@@ -36,7 +36,7 @@ func TestIntegrationMoto(t *testing.T) {
 
 	queueResults(t, srv.URL, map[string]any{"results": []map[string]string{
 		{"Body": "0.42\n", "ContentType": "text/csv", "InvokedProductionVariant": "challenger", "CustomAttributes": ""},
-		{"Body": `{"predictions":[{"score":0.9}]}`, "ContentType": "application/json", "InvokedProductionVariant": "champion", "CustomAttributes": ""},
+		{"Body": "0.9,0.1", "ContentType": "text/csv", "InvokedProductionVariant": "champion", "CustomAttributes": ""},
 	}})
 
 	clock := &fakeClock{t: time.Now()}
@@ -60,7 +60,7 @@ func TestIntegrationMoto(t *testing.T) {
 		resp, err := env.h.Handle(ctx, loadEvent(t, "infer-predict-json.json"))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
-		assert.JSONEq(t, `{"predictions":[{"score":0.9}]}`, resp.Body)
+		assert.JSONEq(t, `{"predictions":[0.9,0.1]}`, resp.Body)
 		assert.Equal(t, "application/json", resp.Headers["Content-Type"])
 		assert.Equal(t, "champion", resp.Headers[ModelVariantHeader])
 	})

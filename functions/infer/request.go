@@ -120,8 +120,15 @@ func parseRequest(ev *events.APIGatewayProxyRequest, maxBody int) (predictReques
 	if rerr != nil {
 		return req, rerr
 	}
-	if req.isJSON && !json.Valid(body) {
-		return req, errMalformedJSON
+	if req.isJSON {
+		if !json.Valid(body) {
+			return req, errMalformedJSON
+		}
+		csv, rerr := jsonToCSV(body)
+		if rerr != nil {
+			return req, rerr
+		}
+		body, req.contentType = csv, "text/csv"
 	}
 	req.body = body
 	return req, nil

@@ -126,17 +126,21 @@ func FuzzParseRequest(f *testing.F) {
 			return
 		}
 		assert.NotEmpty(t, req.body)
-		assert.LessOrEqual(t, len(req.body), maxBody)
 		media := strings.ToLower(mediaType(req.contentType))
-		assert.Contains(t, []string{"text/csv", "application/json"}, media)
-		if media == "application/json" {
-			assert.True(t, json.Valid(req.body))
+		assert.Equal(t, "text/csv", media, "the model is only ever sent CSV")
+		if req.isJSON {
+			// JSON rows of numbers became CSV rows: digits, signs,
+			// exponents, dots, commas and new lines only.
+			assert.Equal(t, "application/json", strings.ToLower(mediaType(contentType)))
+			assert.Empty(t, strings.Trim(string(req.body), "0123456789+-.eE,\n"), "CSV from JSON: %q", req.body)
+		} else {
+			assert.LessOrEqual(t, len(req.body), maxBody)
+			if !isBase64 {
+				assert.Equal(t, body, string(req.body))
+			}
 		}
 		if req.variant != "" {
 			assert.True(t, validVariant(req.variant))
-		}
-		if !isBase64 {
-			assert.Equal(t, body, string(req.body))
 		}
 	})
 }
@@ -217,6 +221,51 @@ func TestEndpointMissing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.msg, func(t *testing.T) {
 			assert.Equal(t, tt.want, endpointMissing(tt.msg))
+		})
+	}
+}
+
+func TestJSONToCSV(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+		wantErr          *requestError
+	}{
+		{"instances", `{"instances": [[12, 70.5, 3, 1], [48, 20.0, 0, 2]]}`, "12,70.5,3,1\n48,20,0,2", nil},
+		{"rows", `[[1, 2], [3, 4]]`, "1,2\n3,4", nil},
+		{"one row", `[1.5, null, 1e3]`, "1.5,,1000", nil},
+		{"strings are refused", `[["a", 1]]`, "", errJSONShape},
+		{"an object without instances", `{"rows": [[1]]}`, "", errJSONShape},
+		{"a number", `42`, "", errJSONShape},
+		{"no rows", `[]`, "", errJSONRows},
+		{"ragged rows", `[[1, 2], [3]]`, "", errJSONRows},
+		{"empty row", `[[]]`, "", errJSONRows},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, rerr := jsonToCSV([]byte(tt.body))
+			assert.Equal(t, tt.wantErr, rerr)
+			assert.Equal(t, tt.want, string(got))
+		})
+	}
+}
+
+func TestPredictionsJSON(t *testing.T) {
+	tests := []struct {
+		name, answer, want string
+		ok                 bool
+	}{
+		{"comma separated", "0.1,0.9", `{"predictions":[0.1,0.9]}`, true},
+		{"new lines", "0.1\n0.9\n", `{"predictions":[0.1,0.9]}`, true},
+		{"not numbers", `{"error": "x"}`, "", false},
+		{"empty", "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := predictionsJSON([]byte(tt.answer))
+			assert.Equal(t, tt.ok, ok)
+			if tt.ok {
+				assert.JSONEq(t, tt.want, string(got))
+			}
 		})
 	}
 }
