@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -44,15 +46,85 @@ func (s *Service) invokeAsync(_ context.Context, ref string, payload []byte) (st
 	}
 	s.async.Add(1)
 	s.mu.Unlock()
-	reqID := newRequestID()
+	ev := pendingEvent{RequestID: newRequestID(), Function: fn.cfg.Name, Payload: payload, Accepted: s.clock.Now()}
+	if err := s.savePending(ev); err != nil {
+		s.async.Done()
+		return "", serviceError("queue the event: %v", err)
+	}
 	go func() {
 		defer s.async.Done()
-		s.runAsync(fn, reqID, payload)
+		if s.runAsync(fn, ev.RequestID, payload, ev.Accepted) {
+			s.dropPending(ev.RequestID)
+		}
 	}()
-	return reqID, nil
+	return ev.RequestID, nil
 }
 
-func (s *Service) runAsync(fn *function, reqID string, payload []byte) {
+// pendingEvent is an accepted Event invocation, kept in the state directory
+// until it succeeded or went to its destinations, so a restart resumes it.
+type pendingEvent struct {
+	RequestID string          `json:"requestId"`
+	Function  string          `json:"function"`
+	Payload   json.RawMessage `json:"payload"`
+	Accepted  time.Time       `json:"accepted"`
+}
+
+func (s *Service) pendingDir() string { return filepath.Join(s.stateDir, "lambda", "async") }
+
+func (s *Service) savePending(ev pendingEvent) error {
+	if err := os.MkdirAll(s.pendingDir(), 0o755); err != nil {
+		return err
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(s.pendingDir(), ev.RequestID+".json")
+	if err := os.WriteFile(p+".tmp", b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(p+".tmp", p)
+}
+
+func (s *Service) dropPending(reqID string) {
+	_ = os.Remove(filepath.Join(s.pendingDir(), reqID+".json"))
+}
+
+// resumePending restarts the Event invocations a previous run accepted
+// but did not finish. Their event age counts from the first acceptance.
+func (s *Service) resumePending() error {
+	files, err := filepath.Glob(filepath.Join(s.pendingDir(), "*.json"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("read pending event %s: %w", f, err)
+		}
+		var ev pendingEvent
+		if err := json.Unmarshal(b, &ev); err != nil || ev.RequestID == "" {
+			return fmt.Errorf("pending event %s is corrupt (move it away to start): %v", f, err)
+		}
+		fn, err := s.lookup(ev.Function)
+		if err != nil {
+			return fmt.Errorf("pending event %s is for function %q, which the template no longer has (move it away to start)", f, ev.Function)
+		}
+		fn.logs.writeLine(nil, fmt.Sprintf("async event %s resumed from %s", ev.RequestID, f))
+		s.async.Add(1)
+		go func() {
+			defer s.async.Done()
+			if s.runAsync(fn, ev.RequestID, ev.Payload, ev.Accepted) {
+				s.dropPending(ev.RequestID)
+			}
+		}()
+	}
+	return nil
+}
+
+// runAsync runs an Event invocation to its end; false means the service
+// closed first (the event stays pending for the next start).
+func (s *Service) runAsync(fn *function, reqID string, payload []byte, start time.Time) bool {
 	ctx := s.asyncCtx
 	maxRetries, maxAge := defaultMaxRetryAttempts, defaultMaxEventAge
 	var onSuccess, onFailure string
@@ -65,7 +137,6 @@ func (s *Service) runAsync(fn *function, reqID string, payload []byte) {
 		}
 		onSuccess, onFailure = c.OnSuccess, c.OnFailure
 	}
-	start := s.clock.Now()
 	attempts := 0
 	backoff := time.Second
 	var last *InvokeOutput
@@ -76,8 +147,8 @@ func (s *Service) runAsync(fn *function, reqID string, payload []byte) {
 			var apiErr *APIError
 			if !errors.As(err, &apiErr) || apiErr.Status == 400 || apiErr.Status == 404 {
 				if ctx.Err() != nil {
-					fn.logs.writeLine(nil, fmt.Sprintf("async event %s abandoned at shutdown after %d attempts", reqID, attempts))
-					return
+					fn.logs.writeLine(nil, fmt.Sprintf("async event %s kept for the next start (shutdown after %d attempts)", reqID, attempts))
+					return false
 				}
 				last = nil
 				condition = "RetriesExhausted"
@@ -91,8 +162,8 @@ func (s *Service) runAsync(fn *function, reqID string, payload []byte) {
 				break
 			}
 			if !s.sleep(backoff) {
-				fn.logs.writeLine(nil, fmt.Sprintf("async event %s abandoned at shutdown while throttled", reqID))
-				return
+				fn.logs.writeLine(nil, fmt.Sprintf("async event %s kept for the next start (shutdown while throttled)", reqID))
+				return false
 			}
 			backoff = min(backoff*2, maxThrottleBackoff)
 			continue
@@ -103,7 +174,7 @@ func (s *Service) runAsync(fn *function, reqID string, payload []byte) {
 			if onSuccess != "" {
 				s.deliver(fn, onSuccess, s.record(fn, reqID, "Success", attempts, payload, out))
 			}
-			return
+			return true
 		}
 		if attempts > maxRetries {
 			condition = "RetriesExhausted"
@@ -116,8 +187,8 @@ func (s *Service) runAsync(fn *function, reqID string, payload []byte) {
 		}
 		fn.logs.writeLine(nil, fmt.Sprintf("async event %s failed (%s), retry %d/%d in %s", reqID, out.FunctionError.Type, attempts, maxRetries, delay))
 		if !s.sleep(delay) {
-			fn.logs.writeLine(nil, fmt.Sprintf("async event %s abandoned at shutdown before retry %d", reqID, attempts))
-			return
+			fn.logs.writeLine(nil, fmt.Sprintf("async event %s kept for the next start (shutdown before retry %d)", reqID, attempts))
+			return false
 		}
 	}
 	fn.logs.writeLine(nil, fmt.Sprintf("async event %s failed: %s after %d attempts", reqID, condition, attempts))
@@ -133,6 +204,7 @@ func (s *Service) runAsync(fn *function, reqID string, payload []byte) {
 	if !delivered {
 		fn.logs.writeLine(nil, fmt.Sprintf("async event %s dropped: the function has no OnFailure destination or dead-letter queue (as in Lambda); event: %s", reqID, payload))
 	}
+	return true
 }
 
 // sleep waits d on the service's clock; false means the service closed.

@@ -116,6 +116,7 @@ type Service struct {
 	asyncCtx       context.Context
 	asyncCtxCancel context.CancelFunc
 	started        time.Time
+	stateDir       string
 }
 
 // New returns a Service for the given functions. Nothing is built or
@@ -144,13 +145,14 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("state dir %q: %w", opts.StateDir, err)
 	}
 	s := &Service{
-		opts:    opts,
-		builder: &Builder{Dir: filepath.Join(stateDir, "lambda", "build"), Go: opts.Go},
-		clock:   opts.Clock,
-		logs:    opts.Logs,
-		funcs:   map[string]*function{},
-		closing: make(chan struct{}),
-		started: opts.Clock.Now(),
+		opts:     opts,
+		builder:  &Builder{Dir: filepath.Join(stateDir, "lambda", "build"), Go: opts.Go},
+		clock:    opts.Clock,
+		logs:     opts.Logs,
+		funcs:    map[string]*function{},
+		closing:  make(chan struct{}),
+		started:  opts.Clock.Now(),
+		stateDir: stateDir,
 	}
 	s.asyncCtx, s.asyncCtxCancel = context.WithCancel(context.Background())
 	reserved := 0
@@ -173,6 +175,10 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("reserved concurrency of all functions (%d) exceeds the account concurrency (%d)", reserved, opts.AccountConcurrency)
 	}
 	s.unreservedMax = opts.AccountConcurrency - reserved
+	if err := s.resumePending(); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -183,8 +189,8 @@ func (s *Service) FunctionNames() []string {
 	return out
 }
 
-// Close stops every process and abandons pending asynchronous retries
-// (each is logged).
+// Close stops every process. Pending asynchronous events stay in the
+// state directory and resume at the next New.
 func (s *Service) Close() error {
 	s.mu.Lock()
 	if s.closed {

@@ -544,3 +544,45 @@ func TestJSONLoggingConfig(t *testing.T) {
 	assert.NotContains(t, r.Env, "AWS_LAMBDA_LOG_FORMAT", "unset without LoggingConfig")
 	assert.Equal(t, "/aws/lambda/localcloud-SerialFunction", r.Env["AWS_LAMBDA_LOG_GROUP_NAME"])
 }
+
+func TestPendingEventsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	clk := clock.NewManual(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	first := newHarness(t, func(o *Options) { o.StateDir, o.Clock = dir, clk })
+	require.NoError(t, first.svc.InvokeAsync(context.Background(), "fail", []byte(`{"keep":1}`)))
+	// The first attempt fails; the retry waits a minute on the clock.
+	require.Eventually(t, func() bool { return clk.Pending() > 0 }, 30*time.Second, 10*time.Millisecond)
+	require.NoError(t, first.svc.Close())
+	pending, err := filepath.Glob(filepath.Join(dir, "lambda", "async", "*.json"))
+	require.NoError(t, err)
+	require.Len(t, pending, 1, "the unfinished event is kept in the state directory")
+
+	second := newHarness(t, func(o *Options) { o.StateDir, o.Clock = dir, clk })
+	got := map[string][]byte{}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(got) < 2 && time.Now().Before(deadline) {
+		select {
+		case d := <-second.dest.ch:
+			got[d.arn] = d.body
+		case <-time.After(20 * time.Millisecond):
+			clk.AdvanceToNext()
+		}
+	}
+	require.Len(t, got, 2, "the resumed event ends at its destinations")
+	assert.JSONEq(t, `{"keep":1}`, string(got[second.tpl.ARN("Dead")]))
+	assert.Contains(t, second.logs.String(), "resumed from")
+	assert.Empty(t, first.dest.ch, "nothing was delivered before the restart")
+	require.Eventually(t, func() bool {
+		left, _ := filepath.Glob(filepath.Join(dir, "lambda", "async", "*.json"))
+		return len(left) == 0
+	}, 10*time.Second, 10*time.Millisecond, "a finished event leaves the state directory")
+}
+
+func TestCorruptPendingEventIsAClearError(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "lambda", "async"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lambda", "async", "x.json"), []byte("{"), 0o644))
+	_, err := New(Options{StateDir: dir})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is corrupt (move it away to start)")
+}
