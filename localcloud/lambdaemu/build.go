@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -253,34 +255,41 @@ func moduleRoot(dir string) (string, error) {
 	}
 }
 
-// sourceHash hashes the module's non-test Go sources, go.mod and go.sum,
-// the package path and the target platform. Hidden directories, vendor
-// trees of other tools (node_modules) and build outputs are skipped.
+// sourceHash hashes what the function's binary is built from: go.mod and
+// go.sum, and the files of every package of the module the main package
+// imports, directly or not (found by parsing import clauses, so a change
+// to another function does not rebuild this one). A package's files are
+// all its non-test files, including non-Go files in it and in its
+// non-package subdirectories (what //go:embed can reach). The package
+// path and the target platform are part of the hash.
 func sourceHash(modDir, rel string) (string, error) {
-	var files []string
-	err := filepath.WalkDir(modDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if path != modDir && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "node_modules") {
-				return filepath.SkipDir
-			}
-			if path != modDir {
-				if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
-					return filepath.SkipDir // another module
-				}
-			}
-			return nil
-		}
-		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) || ((name == "go.mod" || name == "go.sum") && filepath.Dir(path) == modDir) {
-			files = append(files, path)
-		}
-		return nil
-	})
+	modPath, err := modulePath(filepath.Join(modDir, "go.mod"))
 	if err != nil {
 		return "", err
+	}
+	files := []string{filepath.Join(modDir, "go.mod")}
+	if _, err := os.Stat(filepath.Join(modDir, "go.sum")); err == nil {
+		files = append(files, filepath.Join(modDir, "go.sum"))
+	}
+	seen := map[string]bool{}
+	queue := []string{filepath.Join(modDir, rel)}
+	for len(queue) > 0 {
+		dir := queue[0]
+		queue = queue[1:]
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		pkgFiles, imports, err := packageFiles(dir)
+		if err != nil {
+			return "", err
+		}
+		files = append(files, pkgFiles...)
+		for _, imp := range imports {
+			if imp == modPath || strings.HasPrefix(imp, modPath+"/") {
+				queue = append(queue, filepath.Join(modDir, filepath.FromSlash(strings.TrimPrefix(imp, modPath))))
+			}
+		}
 	}
 	sort.Strings(files)
 	h := sha256.New()
@@ -295,4 +304,64 @@ func sourceHash(modDir, rel string) (string, error) {
 		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// modulePath reads the module line of a go.mod.
+func modulePath(goMod string) (string, error) {
+	data, err := os.ReadFile(goMod)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`), nil
+		}
+	}
+	return "", fmt.Errorf("%s has no module line", goMod)
+}
+
+// packageFiles lists a package directory's files (tests excluded; non-Go
+// files and non-package subdirectories included) and the imports of its
+// Go files.
+func packageFiles(dir string) ([]string, []string, error) {
+	var files, imports []string
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path == dir {
+				return nil
+			}
+			if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "node_modules" || hasGoFiles(path) {
+				return filepath.SkipDir // hidden, test data, or another package
+			}
+			return nil
+		}
+		if strings.HasSuffix(name, "_test.go") || !d.Type().IsRegular() {
+			return nil
+		}
+		files = append(files, path)
+		if strings.HasSuffix(name, ".go") && filepath.Dir(path) == dir {
+			f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+			if err != nil {
+				return nil // go build will report it
+			}
+			for _, imp := range f.Imports {
+				imports = append(imports, strings.Trim(imp.Path.Value, `"`))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read package %s: %w", dir, err)
+	}
+	return files, imports, nil
+}
+
+func hasGoFiles(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	return len(m) > 0
 }

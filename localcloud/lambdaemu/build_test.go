@@ -29,7 +29,12 @@ func writeModule(t *testing.T, files map[string]string) string {
 const mainGo = "package main\n\nfunc main() { println(\"v1\") }\n"
 
 func TestBuilderCachesUntilSourcesChange(t *testing.T) {
-	mod := writeModule(t, map[string]string{"hello/main.go": mainGo, "lib/lib.go": "package lib\n"})
+	mod := writeModule(t, map[string]string{
+		"hello/main.go":      "package main\n\nimport _ \"example.com/app/lib\"\n\nfunc main() { println(\"v1\") }\n",
+		"lib/lib.go":         "package lib\n",
+		"lib/data/rules.txt": "a\n",
+		"other/other.go":     "package other\n",
+	})
 	b := &Builder{Dir: t.TempDir()}
 	fn := samtemplate.Function{LogicalID: "HelloFunction", Runtime: "provided.al2023", CodeURI: filepath.Join(mod, "hello")}
 
@@ -50,8 +55,10 @@ func TestBuilderCachesUntilSourcesChange(t *testing.T) {
 	}{
 		{"a test file changes", "hello/main_test.go", "package main\n", false},
 		{"a non-Go file changes", "README.md", "hi\n", false},
-		{"another package of the module changes", "lib/lib.go", "package lib\n\nconst X = 1\n", true},
-		{"the function's source changes", "hello/main.go", "package main\n\nfunc main() { println(\"v2\") }\n", true},
+		{"a package it does not import changes", "other/other.go", "package other\n\nconst Y = 2\n", false},
+		{"a package it imports changes", "lib/lib.go", "package lib\n\nconst X = 1\n", true},
+		{"a file an imported package can embed changes", "lib/data/rules.txt", "b\n", true},
+		{"the function's source changes", "hello/main.go", "package main\n\nimport _ \"example.com/app/lib\"\n\nfunc main() { println(\"v2\") }\n", true},
 		{"go.sum appears", "go.sum", "", true},
 	}
 	prev := first
