@@ -32,8 +32,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/gomlops/mlops/localcloud/samtemplate"
 	"github.com/gomlops/mlops/localcloud/sagemakeremu"
+	"github.com/gomlops/mlops/localcloud/samtemplate"
 	"github.com/gomlops/mlops/localcloud/stack"
 	"github.com/gomlops/mlops/shared/pipeline"
 )
@@ -74,6 +74,9 @@ type Figures struct {
 	// FirstConfig and RetrainConfig are the endpoint configurations live
 	// after the first deployment and after the retraining.
 	FirstConfig, RetrainConfig string
+	// FailureReason is the reason the failure notification of the bad
+	// dataset gave (FailurePath only).
+	FailureReason string
 }
 
 // StageError is a failed stage: what was being done, why it failed, and
@@ -375,53 +378,90 @@ func (r *runner) knownExecutions(ctx context.Context) (map[string]bool, error) {
 }
 
 // awaitPipeline waits for an execution to end and returns how it ended and
-// the time its prepare, train and deploy stages took.
+// the wall-clock time its prepare, train and deploy stages took.
 func (r *runner) awaitPipeline(ctx context.Context, e execution, timeout time.Duration) (status, errName, cause, stages string, err error) {
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	watch := r.watchStates(actx, e.ARN)
 	out, err := r.st.StepFunctions.AwaitExecution(actx, e.ARN)
 	if err != nil {
 		return "", "", "", "", fmt.Errorf("execution %s did not end within %s: %w", e.Name, timeout, err)
 	}
-	return out.Status, out.Error, out.Cause, r.stageDurations(e.ARN), nil
+	return out.Status, out.Error, out.Cause, watch(), nil
 }
 
-// stageDurations reads the execution history: each stage runs from its
-// Start… state to its …Done choice, converted to wall-clock time.
-func (r *runner) stageDurations(arn string) string {
-	hist, err := r.st.StepFunctions.History(arn)
-	if err != nil {
-		return "history unavailable: " + err.Error()
-	}
-	stages := []struct{ name, first, last string }{
-		{"prepare", "StartPrepare", "PrepareDone"},
-		{"train", "StartTraining", "TrainingDone"},
-		{"deploy", "StartDeployment", "DeploymentDone"},
-	}
-	var parts []string
-	for _, s := range stages {
-		var from, to time.Time
+// pipelineStages are the pipeline's stages: each runs from its Start…
+// state to the last entry of its …Done choice.
+var pipelineStages = []struct{ name, first, last string }{
+	{"prepare", "StartPrepare", "PrepareDone"},
+	{"train", "StartTraining", "TrainingDone"},
+	{"deploy", "StartDeployment", "DeploymentDone"},
+}
+
+// watchStates notes the wall-clock time at which each state of an
+// execution is first and last entered (the history's timestamps are on the
+// local clock, whose waits are shortened), until the returned function is
+// called; that function summarises the stage durations.
+func (r *runner) watchStates(ctx context.Context, arn string) func() string {
+	var mu sync.Mutex
+	first, last := map[string]time.Time{}, map[string]time.Time{}
+	counts := map[string]int{}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	look := func() {
+		hist, err := r.st.StepFunctions.History(arn)
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		seen := map[string]int{}
 		for _, ev := range hist {
 			if !strings.HasSuffix(ev.Type, "StateEntered") {
 				continue
 			}
 			name, _ := ev.Details["name"].(string)
-			if name == s.first && from.IsZero() {
-				from = ev.Timestamp
+			seen[name]++
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for name, n := range seen {
+			if _, ok := first[name]; !ok {
+				first[name] = now
 			}
-			if name == s.last {
-				to = ev.Timestamp
+			if n > counts[name] {
+				counts[name], last[name] = n, now
 			}
 		}
-		if from.IsZero() || to.IsZero() {
-			continue
-		}
-		// History timestamps come from the local clock, whose waits ran
-		// Speed times faster than real time.
-		wall := to.Sub(from)
-		parts = append(parts, fmt.Sprintf("%s %.1fs", s.name, wall.Seconds()))
 	}
-	return strings.Join(parts, ", ")
+	go func() {
+		defer close(stopped)
+		for {
+			look()
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return func() string {
+		close(done)
+		<-stopped
+		look()
+		mu.Lock()
+		defer mu.Unlock()
+		var parts []string
+		for _, s := range pipelineStages {
+			from, ok1 := first[s.first]
+			to, ok2 := last[s.last]
+			if ok1 && ok2 {
+				parts = append(parts, fmt.Sprintf("%s %.1fs", s.name, to.Sub(from).Seconds()))
+			}
+		}
+		return strings.Join(parts, ", ")
+	}
 }
 
 // failurePath uploads a dataset that breaks the schema and checks that the
@@ -463,7 +503,8 @@ func (r *runner) failurePath(ctx context.Context) error {
 	if note == "" {
 		return r.fail(stage, fmt.Errorf("no failure notification for %s on %s (%d messages)", e.Name, r.topicARN, len(msgs)))
 	}
-	if !strings.Contains(strings.ToLower(note), "reject") {
+	reason := failureReason(note)
+	if !strings.Contains(reason, "schema validation") {
 		return r.fail(stage, fmt.Errorf("the failure notification does not give the schema validation reason: %s", note))
 	}
 	if _, err := r.st.SageMaker.DescribeEndpoint(ctx, &sagemakeremu.EndpointNameInput{EndpointName: r.endpointName}); err == nil {
@@ -472,9 +513,28 @@ func (r *runner) failurePath(ctx context.Context) error {
 	if live, err := r.liveModel(ctx); err == nil && live != nil {
 		return r.fail(stage, fmt.Errorf("a live model is registered after a failed pipeline: %s", live.ExecutionName))
 	}
-	r.step(true, "pipeline "+e.Name, "%s (%s) as expected; SNS notification: %s; nothing deployed", status, errName, firstLine(note, 160))
+	r.step(true, "pipeline "+e.Name, "%s (%s) as expected; SNS failure notification: %q; nothing deployed", status, errName, reason)
+	r.fig.FailureReason = reason
 	_ = cause
 	return nil
+}
+
+// failureReason digs the reason out of the pipeline's failure notification
+// ("Execution … failed: {"Cause": "{\"reason\": …}", "Error": …}").
+func failureReason(note string) string {
+	_, doc, ok := strings.Cut(note, "failed: ")
+	if !ok {
+		return firstLine(note, 200)
+	}
+	var outer struct{ Cause, Error string }
+	if json.Unmarshal([]byte(doc), &outer) != nil {
+		return firstLine(note, 200)
+	}
+	var inner struct{ Reason string }
+	if json.Unmarshal([]byte(outer.Cause), &inner) != nil || inner.Reason == "" {
+		return outer.Error + ": " + firstLine(outer.Cause, 200)
+	}
+	return inner.Reason
 }
 
 // uploadAndTrain is stages 1 and 2: a dataset lands in the raw bucket and
