@@ -387,6 +387,10 @@ func (s *Server) eventV1(req *http.Request, rt *route, params map[string]string,
 			ev.Headers["Host"] = req.Host
 			ev.MultiValueHeaders["Host"] = []string{req.Host}
 		}
+		for k, v := range forwardedHeaders(req) {
+			ev.Headers[k] = v
+			ev.MultiValueHeaders[k] = []string{v}
+		}
 	}
 	q, err := url.ParseQuery(req.URL.RawQuery)
 	if err != nil {
@@ -435,6 +439,28 @@ func (s *Server) eventV1(req *http.Request, rt *route, params map[string]string,
 		APIID:        rt.api.ID,
 	}
 	return json.Marshal(ev)
+}
+
+// forwardedHeaders are the headers API Gateway adds to every request.
+func forwardedHeaders(req *http.Request) map[string]string {
+	out := map[string]string{"X-Forwarded-Proto": "http"}
+	if req.TLS != nil {
+		out["X-Forwarded-Proto"] = "https"
+	}
+	ip := sourceIP(req)
+	if prev := req.Header.Get("X-Forwarded-For"); prev != "" {
+		ip = prev + ", " + ip
+	}
+	out["X-Forwarded-For"] = ip
+	if _, port, err := net.SplitHostPort(req.Host); err == nil {
+		out["X-Forwarded-Port"] = port
+	} else {
+		out["X-Forwarded-Port"] = "80"
+	}
+	if req.Header.Get("X-Amzn-Trace-Id") == "" {
+		out["X-Amzn-Trace-Id"] = fmt.Sprintf("Root=1-%08x-%s", time.Now().Unix(), strings.ReplaceAll(newID(), "-", "")[:24])
+	}
+	return out
 }
 
 func nilIfEmpty(s string) any {

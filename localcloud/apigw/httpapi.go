@@ -72,6 +72,9 @@ func (s *Server) eventV2(req *http.Request, rt *route, params map[string]string,
 	if req.Host != "" {
 		ev.Headers["host"] = req.Host
 	}
+	for k, v := range forwardedHeaders(req) {
+		ev.Headers[strings.ToLower(k)] = v
+	}
 	if q := req.URL.Query(); len(q) > 0 {
 		ev.QueryStringParameters = map[string]string{}
 		for k, vs := range q {
