@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ type commonFlags struct {
 	region    string
 	endpoint  string
 	stackName string
+	envVars   string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -38,6 +40,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.region, "region", "us-east-1", "AWS region of the local cloud")
 	fs.StringVar(&c.endpoint, "endpoint-url", defaultEndpoint, "AWS endpoint passed to functions as AWS_ENDPOINT_URL: the local cloud's (`localcloud up`); '' leaves it unset (functions get dummy credentials, so real AWS would refuse them)")
 	fs.StringVar(&c.stackName, "stack-name", samtemplate.DefaultStackName, "stack name: AWS::StackName and the prefix of generated resource names")
+	fs.StringVar(&c.envVars, "env-vars", "", `JSON file overriding environment variables, like sam: {"MyFunction": {"VAR": "v"}, "Parameters": {"VAR": "v"}} ("Parameters" applies to every function)`)
 }
 
 // load reads the template with the flags' parameters.
@@ -63,6 +66,11 @@ func (c *commonFlags) service(tpl *samtemplate.Template, logs io.Writer) (*lambd
 	if len(fns) == 0 {
 		return nil, fmt.Errorf("template %s has no functions", c.template)
 	}
+	if c.envVars != "" {
+		if err := applyEnvVars(c.envVars, fns, logs); err != nil {
+			return nil, err
+		}
+	}
 
 	return lambdaemu.New(lambdaemu.Options{
 		Functions: fns,
@@ -81,4 +89,50 @@ func newFlagSet(name, usage string, out io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// applyEnvVars applies a sam-style --env-vars file. As in sam, only
+// variables the template declares for a function are overridden; the
+// others are reported, not silently dropped.
+func applyEnvVars(path string, fns []samtemplate.Function, logs io.Writer) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--env-vars: %w", err)
+	}
+	var doc map[string]map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("--env-vars %s: want {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {...}}: %w", path, err)
+	}
+	known := map[string]bool{"Parameters": true}
+	for i := range fns {
+		f := &fns[i]
+		known[f.LogicalID], known[f.Name] = true, true
+		env := map[string]string{}
+		for k, v := range f.Env {
+			env[k] = v
+		}
+		for _, key := range []string{"Parameters", f.LogicalID, f.Name} {
+			for k, v := range doc[key] {
+				if _, declared := env[k]; !declared {
+					if key != "Parameters" {
+						fmt.Fprintf(logs, "localcloud: warning: --env-vars %s: %s is not in %s's Environment in the template; ignored (as sam does)\n", path, k, f.LogicalID)
+					}
+					continue
+				}
+				s, ok := v.(string)
+				if !ok {
+					b, _ := json.Marshal(v)
+					s = string(b)
+				}
+				env[k] = s
+			}
+		}
+		f.Env = env
+	}
+	for key := range doc {
+		if !known[key] {
+			return fmt.Errorf("--env-vars %s: %q is neither a function of the template nor \"Parameters\"", path, key)
+		}
+	}
+	return nil
 }

@@ -72,6 +72,8 @@ func TestInvoke(t *testing.T) {
 		{name: "event on stdin, flags first", stdin: `{"from":"stdin"}`, args: []string{"invoke", "-e", "-", "echo"}, wantEvent: `{"from":"stdin"}`},
 		{name: "no event is {}; functions talk to the local cloud endpoint", args: []string{"invoke", "EchoFunction"}, wantEvent: `{}`, wantStdout: `"AWS_ENDPOINT_URL":"http://127.0.0.1:4566"`},
 		{name: "what is not emulated is said", args: []string{"invoke", "EchoFunction"}, wantEvent: `{}`, wantStderr: "[localcloud-ProxyFunction] warning: resource ProxyFunction property Layers: layers are not mounted"},
+		{name: "env-vars file", args: []string{"invoke", "EchoFunction", "--env-vars", "testdata/env.json"}, wantEvent: `{}`, wantStdout: `"GREETING":"from env-vars"`, wantStderr: "NOT_DECLARED is not in EchoFunction's Environment"},
+		{name: "env-vars for an unknown function", args: []string{"invoke", "EchoFunction", "--env-vars", "testdata/env-bad.json"}, wantCode: 1, wantStderr: `"Nope" is neither a function of the template nor "Parameters"`},
 		{name: "endpoint flag", args: []string{"invoke", "EchoFunction", "--endpoint-url", "http://127.0.0.1:9999"}, wantEvent: `{}`, wantStdout: `"AWS_ENDPOINT_URL":"http://127.0.0.1:9999"`},
 		{name: "parameter override reaches the environment", args: []string{"invoke", "EchoFunction", "--parameter-overrides", "Greeting=bonjour"}, wantEvent: `{}`, wantStdout: `"GREETING":"bonjour"`},
 		{name: "function error exits 1 and prints the error document", args: []string{"invoke", "FailFunction"}, wantCode: 1, wantStdout: `"errorType":"PermanentError"`, wantStderr: "FailFunction failed: PermanentError"},
