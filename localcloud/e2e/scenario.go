@@ -159,6 +159,9 @@ func start(ctx context.Context, opts Options) (*runner, error) {
 			// The scenario flushes data capture itself: a periodic flush
 			// would move the clock (see stack.Warp.Jumping).
 			CaptureFlush: 24 * time.Hour,
+			// Rollback alarms are read once a minute while a blue/green
+			// deployment bakes (each read is a step of the clock).
+			AlarmPoll: time.Minute,
 		},
 	})
 	if err != nil {

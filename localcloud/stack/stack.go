@@ -101,9 +101,13 @@ type Options struct {
 // Timings are emulated durations of work the local cloud does not really
 // do (launching instances), measured on the Clock.
 type Timings struct {
+	// TrainingStartup, EndpointProvision, CaptureFlush and AlarmPoll are
+	// sagemakeremu.Timings (instance start-up, fleet provisioning, data
+	// capture flushes, rollback-alarm checks while a deployment bakes).
 	TrainingStartup   time.Duration
 	EndpointProvision time.Duration
 	CaptureFlush      time.Duration
+	AlarmPoll         time.Duration
 }
 
 // Stack is a running local cloud. Its fields are the running services, for
@@ -371,7 +375,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		Region: tpl.Region, AccountID: tpl.AccountID,
 		Timings: sagemakeremu.Timings{
 			TrainingStartup: opts.Timings.TrainingStartup, EndpointProvision: opts.Timings.EndpointProvision,
-			CaptureFlush: opts.Timings.CaptureFlush,
+			CaptureFlush: opts.Timings.CaptureFlush, AlarmPoll: opts.Timings.AlarmPoll,
 		},
 	})
 	if err != nil {
