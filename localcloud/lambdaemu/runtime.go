@@ -17,6 +17,9 @@ import (
 	"time"
 )
 
+// maxLogTail bounds the log kept per invocation for InvokeOutput.Log.
+const maxLogTail = 64 * 1024
+
 // maxResponseBytes is Lambda's synchronous response limit.
 const maxResponseBytes = 6 * 1024 * 1024
 
@@ -58,7 +61,7 @@ type instance struct {
 
 	mu      sync.Mutex
 	current *invocation
-	logBuf  *strings.Builder // the current invocation's log lines (for LogType Tail)
+	logBuf  *[]byte // the end of the current invocation's log (for LogType Tail)
 	started time.Time
 
 	logPipe       *os.File
@@ -326,8 +329,11 @@ func (p *prefixWriter) writeLine(in *instance, line string) {
 	}
 	in.mu.Lock()
 	if in.logBuf != nil {
-		in.logBuf.WriteString(line)
-		in.logBuf.WriteByte('\n')
+		b := append(append(*in.logBuf, line...), '\n')
+		if len(b) > 2*maxLogTail {
+			b = append([]byte(nil), b[len(b)-maxLogTail:]...)
+		}
+		*in.logBuf = b
 	}
 	in.mu.Unlock()
 }

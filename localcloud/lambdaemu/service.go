@@ -380,7 +380,8 @@ type InvokeOutput struct {
 	RequestID string
 	// FunctionError is non-nil when the function failed.
 	FunctionError *FunctionError
-	// Log is the invocation's log output (START ... REPORT lines).
+	// Log is the invocation's log output (START ... REPORT lines), its
+	// last 64 KB when longer.
 	Log string
 	// Cold is true when a new process was started for the invocation;
 	// InitDuration is then process start to its first /next.
@@ -633,6 +634,14 @@ func (f *function) start(requestID string) (*instance, time.Duration, *FunctionE
 		<-in.exited
 		f.forget(in)
 	}()
+	select {
+	case <-f.svc.closing:
+		// Close ran while this process started: do not leak it.
+		in.kill()
+		<-in.exited
+		return nil, 0, nil, serviceError("the local Lambda service is shut down")
+	default:
+	}
 
 	limit := f.svc.opts.InitTimeout + f.cfg.Timeout
 	timer := time.NewTimer(limit)
@@ -740,7 +749,7 @@ func (f *function) run(in *instance, req InvokeInput, reqID string, payload []by
 		clientContext: req.ClientContext,
 		done:          make(chan outcome, 1),
 	}
-	var tail strings.Builder
+	var tail []byte
 	in.mu.Lock()
 	in.logBuf = &tail
 	in.mu.Unlock()
@@ -796,7 +805,10 @@ func (f *function) run(in *instance, req InvokeInput, reqID string, payload []by
 	in.mu.Lock()
 	in.logBuf = nil
 	in.mu.Unlock()
-	out.Log = tail.String()
+	if len(tail) > maxLogTail {
+		tail = tail[len(tail)-maxLogTail:]
+	}
+	out.Log = string(tail)
 	if healthy {
 		f.putIdle(in)
 	} else {

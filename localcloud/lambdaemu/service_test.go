@@ -586,3 +586,12 @@ func TestCorruptPendingEventIsAClearError(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is corrupt (move it away to start)")
 }
+
+func TestLogTailIsBounded(t *testing.T) {
+	h := newHarness(t, nil)
+	big := strings.Repeat("x", 200*1024)
+	_, out := h.echo(t, "EchoFunction", `{"log":"`+big+`"}`)
+	assert.LessOrEqual(t, len(out.Log), maxLogTail)
+	assert.Contains(t, out.Log, "REPORT RequestId: "+out.RequestID, "the tail keeps the end")
+	assert.Contains(t, h.logs.String(), big, "the stream still gets every line")
+}
