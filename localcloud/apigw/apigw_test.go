@@ -163,6 +163,20 @@ func TestRequestBodies(t *testing.T) {
 		{"binary media type with parameters", "application/octet-stream; charset=binary", []byte("abc"), base64.StdEncoding.EncodeToString([]byte("abc")), true},
 		{"JSON", "application/json", []byte(`{"a":1}`), `{"a":1}`, false},
 	}
+	t.Run("Globals.Api applies to the implicit API", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/photos", strings.NewReader("jpegdata"))
+		req.Header.Set("Content-Type", "image/jpeg")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		var ev struct {
+			Body            string
+			IsBase64Encoded bool
+		}
+		require.NoError(t, json.Unmarshal(inv.event, &ev))
+		assert.True(t, ev.IsBase64Encoded)
+		assert.Equal(t, base64.StdEncoding.EncodeToString([]byte("jpegdata")), ev.Body)
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, err := http.Post(srv.URL+"/upload", tt.contentType, bytes.NewReader(tt.body))

@@ -133,10 +133,15 @@ func Parse(data []byte, opts Options) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := applyGlobals(doc, raw); err != nil {
+	if err := applyGlobals(doc, raw, func(*rawResource) bool { return true }); err != nil {
 		return nil, err
 	}
+	// Implicit resources depend on the merged functions (AutoPublishAlias
+	// from Globals...), and Globals.Api applies to the implicit API too.
 	addImplicitResources(raw)
+	if err := applyGlobals(doc, raw, func(r *rawResource) bool { return r.implicit }); err != nil {
+		return nil, err
+	}
 
 	r := &resolver{
 		opts:       opts,
@@ -352,7 +357,7 @@ var globalsTarget = map[string]string{
 // applyGlobals merges the Globals into each matching resource with SAM's
 // rules: maps merge key by key, lists concatenate (globals first), and any
 // other value set on the resource wins.
-func applyGlobals(doc map[string]any, raw map[string]*rawResource) error {
+func applyGlobals(doc map[string]any, raw map[string]*rawResource, which func(*rawResource) bool) error {
 	g := mapOf(doc["Globals"])
 	for _, section := range sortedKeys(g) {
 		typ, ok := globalsTarget[section]
@@ -364,7 +369,7 @@ func applyGlobals(doc map[string]any, raw map[string]*rawResource) error {
 			return fmt.Errorf("Globals: %s is not a mapping", section)
 		}
 		for _, res := range raw {
-			if res.typ != typ {
+			if res.typ != typ || !which(res) {
 				continue
 			}
 			merged, _ := mergeGlobals(gm, res.properties).(map[string]any)
