@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gomlops/mlops/localcloud/awsproto"
 )
@@ -46,6 +47,7 @@ func validationError(format string, args ...any) runtimeError {
 }
 
 func (s *Service) serveRuntime(w http.ResponseWriter, r *http.Request) {
+	meter := &invocationMeter{received: time.Now()}
 	name, ok := invocationPath(r.URL)
 	if !ok {
 		writeRuntimeError(w, runtimeError{Code: "UnknownOperationException", Status: http.StatusNotFound, Message: "the local cloud's SageMaker runtime serves POST /endpoints/{EndpointName}/invocations only"})
@@ -71,7 +73,11 @@ func (s *Service) serveRuntime(w http.ResponseWriter, r *http.Request) {
 		contentType: r.Header.Get("Content-Type"),
 		accept:      r.Header.Get("Accept"),
 		body:        body,
+		meter:       meter,
 	})
+	// Published before answering: a caller that has its answer finds the
+	// datapoints in CloudWatch.
+	s.publishInvocation(meter)
 	if rerr != nil {
 		writeRuntimeError(w, *rerr)
 		return
@@ -104,6 +110,7 @@ func invocationPath(u *url.URL) (string, bool) {
 type invocation struct {
 	endpoint, variant, inferenceID, contentType, accept string
 	body                                                []byte
+	meter                                               *invocationMeter
 }
 
 type invocationResult struct {
@@ -135,6 +142,7 @@ func (s *Service) invoke(ctx context.Context, in invocation) (*invocationResult,
 	sample := s.sampleLocked(f.spec.Capture)
 	eventID := awsproto.NewRequestID()
 	now := s.now()
+	in.meter.routed(ep.Name, variant, now)
 	s.mu.Unlock()
 
 	srv := f.servers[variant]
@@ -153,6 +161,7 @@ func (s *Service) invoke(ctx context.Context, in invocation) (*invocationResult,
 	if in.accept != "" {
 		req.Header.Set("Accept", in.accept)
 	}
+	sent := time.Now()
 	resp, err := srv.client.Do(req)
 	if err != nil {
 		e := runtimeError{Code: "ModelError", Status: http.StatusFailedDependency, Message: fmt.Sprintf("An error occurred while sending the request to the model server of variant %s: %v", variant, err), LogStreamArn: s.logStreamARN(in.endpoint, variant)}
@@ -164,6 +173,7 @@ func (s *Service) invoke(ctx context.Context, in invocation) (*invocationResult,
 		e := runtimeError{Code: "ModelError", Status: http.StatusFailedDependency, Message: fmt.Sprintf("read the model's response: %v", err)}
 		return nil, &e
 	}
+	in.meter.answer(resp.StatusCode, time.Since(sent))
 	if resp.StatusCode >= 300 {
 		kind := "client"
 		if resp.StatusCode >= 500 {

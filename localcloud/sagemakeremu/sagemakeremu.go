@@ -95,6 +95,9 @@ type Options struct {
 	Timings Timings
 	// Seed seeds variant selection and capture sampling (0: random).
 	Seed uint64
+	// Metrics receives the endpoint invocation metrics of every
+	// InvokeEndpoint call (AWS/SageMaker); nil publishes nothing.
+	Metrics MetricsSink
 }
 
 // Service is the SageMaker emulator. It is safe for concurrent use.
