@@ -58,6 +58,9 @@ type Options struct {
 	Random  func() float64
 	NewUUID func() string
 	Logger  *slog.Logger
+	// Metrics receives the execution metrics (AWS/States, by
+	// StateMachineArn); nil publishes nothing.
+	Metrics MetricsSink
 }
 
 // Service is the Step Functions emulator. It is an http.Handler and offers
@@ -363,6 +366,7 @@ func (s *Service) StartExecution(_ context.Context, stateMachineARN, name, input
 	if err := s.saveExecution(ex); err != nil {
 		s.log.Error("persist execution", "execution", arn, "err", err)
 	}
+	s.publishStarted(sm.ARN, now)
 	info := asl.ExecutionInfo{ARN: arn, Name: name, StateMachineARN: sm.ARN, StateMachineName: sm.Name,
 		RoleARN: sm.RoleARN, StartTime: now, Input: decoded}
 	s.wg.Add(1)
@@ -418,6 +422,7 @@ func (s *Service) finish(ex *execution, res asl.Result) {
 		s.log.Error("persist execution", "execution", ex.ARN, "err", err)
 	}
 	s.log.Info("execution finished", "execution", ex.ARN, "status", res.Status, "error", res.Error)
+	s.publishClosed(ex.StateMachineARN, res.Status, ex.StartDate, stop)
 	close(ex.done)
 }
 
@@ -598,6 +603,7 @@ func (s *Service) load() error {
 			if err := s.saveExecution(&ex); err != nil {
 				return err
 			}
+			s.publishClosed(ex.StateMachineARN, ex.Status, ex.StartDate, *ex.StopDate)
 		}
 		s.executions[ex.ARN] = &ex
 	}
