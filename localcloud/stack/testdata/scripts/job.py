@@ -1,0 +1,2 @@
+import sys
+print("job ran with", " ".join(sys.argv[1:]))
