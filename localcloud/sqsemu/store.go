@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,6 +45,12 @@ type Options struct {
 	BaseURL string
 	// Queues are created at start (physical names from the template).
 	Queues []string
+	// Metrics receives the queues' metrics (AWS/SQS, by QueueName):
+	// NumberOfMessagesSent at each send, ApproximateNumberOfMessagesVisible
+	// from RunMetrics; nil publishes nothing.
+	Metrics MetricsSink
+	// Logger receives metric publishing failures (nil: dropped).
+	Logger *slog.Logger
 }
 
 // MessageAttribute is an SQS message attribute value.
@@ -333,6 +340,7 @@ func (s *Service) send(ctx context.Context, queueRef, body string, attrs map[str
 		return nil, err
 	}
 	s.wake()
+	s.publishSentLocked(q.Name, now)
 	return m, nil
 }
 
