@@ -49,6 +49,9 @@ func runStartAPI(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range api.Warnings() {
+		fmt.Fprintf(c.stderr, "localcloud: warning: %s\n", w)
+	}
 	routes := api.Routes()
 	if len(routes) == 0 {
 		return fmt.Errorf("template %s has no Api or HttpApi events to serve", common.template)

@@ -60,12 +60,13 @@ type Options struct {
 
 // Server is an http.Handler serving the routes of a template's APIs.
 type Server struct {
-	routes  []*route
-	invoker LambdaInvoker
-	clock   clock.Clock
-	log     *slog.Logger
-	account string
-	region  string
+	routes   []*route
+	warnings []string
+	invoker  LambdaInvoker
+	clock    clock.Clock
+	log      *slog.Logger
+	account  string
+	region   string
 }
 
 type route struct {
@@ -93,6 +94,12 @@ func New(tpl *samtemplate.Template, invoker LambdaInvoker, opts Options) (*Serve
 	s := &Server{invoker: invoker, clock: opts.Clock, log: opts.Logger, account: tpl.AccountID, region: tpl.Region}
 	seen := map[string]string{}
 	for _, api := range apis {
+		res := tpl.Resources[api.LogicalID]
+		for _, prop := range []string{"Auth", "Cors", "CorsConfiguration", "Domain", "AccessLogSetting", "MethodSettings"} {
+			if _, set := res.Properties[prop]; set {
+				s.warnings = append(s.warnings, fmt.Sprintf("resource %s property %s is not enforced by start-api", api.LogicalID, prop))
+			}
+		}
 		binary, err := binaryMediaTypes(tpl.Resources[api.LogicalID])
 		if err != nil {
 			return nil, fmt.Errorf("resource %s property BinaryMediaTypes: %w", api.LogicalID, err)
@@ -103,6 +110,9 @@ func New(tpl *samtemplate.Template, invoker LambdaInvoker, opts Options) (*Serve
 				return nil, fmt.Errorf("route %s is served by both %s and %s.%s", key, other, r.Function, r.EventName)
 			}
 			seen[key] = r.Function + "." + r.EventName
+			if r.Auth != nil {
+				s.warnings = append(s.warnings, fmt.Sprintf("resource %s property Events.%s.Auth is not enforced by start-api", r.Function, r.EventName))
+			}
 			if !strings.HasPrefix(r.Path, "/") {
 				return nil, fmt.Errorf("resource %s property Events.%s.Path: %q must start with /", r.Function, r.EventName, r.Path)
 			}
@@ -115,6 +125,10 @@ func New(tpl *samtemplate.Template, invoker LambdaInvoker, opts Options) (*Serve
 	sortRoutes(s.routes)
 	return s, nil
 }
+
+// Warnings names what the APIs configure that start-api does not enforce
+// (authorizers, CORS, ...), so the CLI can say so instead of dropping it.
+func (s *Server) Warnings() []string { return append([]string(nil), s.warnings...) }
 
 // Routes lists "METHOD /path -> function" for each route, for the CLI.
 func (s *Server) Routes() []string {

@@ -259,6 +259,17 @@ func TestHTTPAPIEvent(t *testing.T) {
 	assert.Equal(t, "POST", rc["http"].(map[string]any)["method"])
 }
 
+func TestWarningsNameWhatIsNotEnforced(t *testing.T) {
+	tpl, err := samtemplate.Load(filepath.Join("testdata", "template.yaml"), samtemplate.Options{})
+	require.NoError(t, err)
+	s, err := New(tpl, &fakeInvoker{}, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"resource Api property Auth is not enforced by start-api",
+		"resource ItemsFunction property Events.Upload.Auth is not enforced by start-api",
+	}, s.Warnings())
+}
+
 func TestNewRejectsDuplicateRoutes(t *testing.T) {
 	tpl, err := samtemplate.Parse([]byte(`
 Resources:

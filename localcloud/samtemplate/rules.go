@@ -256,6 +256,9 @@ type Route struct {
 	Method, Path string
 	// Function is the target function's logical id; EventName the event.
 	Function, EventName string
+	// Auth is the event's Auth property (authorizer, API key, IAM), nil
+	// when unset.
+	Auth map[string]any
 }
 
 // APIs returns the template's API Gateway APIs with the routes of the
@@ -323,7 +326,11 @@ func (t *Template) APIs() ([]API, error) {
 			if m == "X-AMAZON-APIGATEWAY-ANY-METHOD" {
 				m = "ANY"
 			}
-			api.Routes = append(api.Routes, Route{Method: m, Path: path, Function: id, EventName: ev.Name})
+			route := Route{Method: m, Path: path, Function: id, EventName: ev.Name}
+			if a, ok := ev.Properties["Auth"].(map[string]any); ok {
+				route.Auth = a
+			}
+			api.Routes = append(api.Routes, route)
 		}
 	}
 	var out []API
