@@ -96,6 +96,10 @@ type Options struct {
 	// as the service would (an injected throttle); (nil, nil) runs the
 	// function. localcloud/faultinject provides it.
 	Faults func(ctx context.Context, function string, timeout time.Duration) (*FunctionError, error)
+	// Metrics receives the functions' metrics (AWS/Lambda, by
+	// FunctionName: Invocations, Errors, Throttles, Duration); nil
+	// publishes nothing.
+	Metrics MetricsSink
 }
 
 // Service runs the functions. It is safe for concurrent use.
@@ -434,6 +438,7 @@ func (s *Service) InvokeFunction(ctx context.Context, in InvokeInput) (*InvokeOu
 		return nil, err
 	}
 	if err := s.acquire(fn); err != nil {
+		s.publishThrottle(fn, err)
 		return nil, err
 	}
 	type res struct {
@@ -448,11 +453,15 @@ func (s *Service) InvokeFunction(ctx context.Context, in InvokeInput) (*InvokeOu
 		if s.opts.Faults != nil {
 			fe, err := s.opts.Faults(ctx, fn.cfg.Name, fn.cfg.Timeout)
 			if err != nil || fe != nil {
-				done <- res{injected(fn, in, fe), err}
+				out := injected(fn, in, fe)
+				s.publishThrottle(fn, err)
+				s.publishInvocation(fn, out, err)
+				done <- res{out, err}
 				return
 			}
 		}
 		out, err := fn.invoke(in, payload)
+		s.publishInvocation(fn, out, err)
 		done <- res{out, err}
 	}()
 	select {
