@@ -397,7 +397,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	st.CloudWatch, err = cloudwatchemu.New(cloudwatchemu.Options{
 		StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID,
-		Alarms: cwAlarms, Events: st.Events, Logger: logger,
+		Alarms: cwAlarms, Events: st.Events, Actions: st.SNS, Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start CloudWatch: %w", err)

@@ -186,90 +186,27 @@ func (o *objectStore) PutObject(ctx context.Context, bucket, key string, body []
 
 // glueJobs reads the template's AWS::Glue::Job resources.
 func glueJobs(tpl *samtemplate.Template) ([]glueemu.Job, error) {
-	var ids []string
-	for id, r := range tpl.Resources {
-		if r.Type == "AWS::Glue::Job" {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
 	var jobs []glueemu.Job
-	for _, id := range ids {
-		p := tpl.Resources[id].Properties
-		name, _ := p["Name"].(string)
-		if name == "" {
-			name = tpl.PhysicalName(id)
-		}
-		cmd, _ := p["Command"].(map[string]any)
-		if cmd == nil {
-			return nil, fmt.Errorf("resource %s property Command is required", id)
-		}
-		j := glueemu.Job{Name: name}
-		j.Description, _ = p["Description"].(string)
-		j.Role, _ = p["Role"].(string)
-		j.GlueVersion, _ = p["GlueVersion"].(string)
-		j.Command.Name, _ = cmd["Name"].(string)
-		j.Command.ScriptLocation, _ = cmd["ScriptLocation"].(string)
-		j.Command.PythonVersion = fmt.Sprint(valueOr(cmd["PythonVersion"], ""))
-		if args, ok := p["DefaultArguments"].(map[string]any); ok {
-			j.DefaultArguments = map[string]string{}
-			for k, v := range args {
-				j.DefaultArguments[k] = fmt.Sprint(v)
-			}
-		}
-		var err error
-		if j.Timeout, err = intProp(p["Timeout"]); err != nil {
-			return nil, fmt.Errorf("resource %s property Timeout: %w", id, err)
-		}
-		if j.MaxRetries, err = intProp(p["MaxRetries"]); err != nil {
-			return nil, fmt.Errorf("resource %s property MaxRetries: %w", id, err)
-		}
-		if ep, ok := p["ExecutionProperty"].(map[string]any); ok {
-			if j.MaxConcurrentRuns, err = intProp(ep["MaxConcurrentRuns"]); err != nil {
-				return nil, fmt.Errorf("resource %s property ExecutionProperty.MaxConcurrentRuns: %w", id, err)
-			}
-		}
-		if mc, err := floatProp(p["MaxCapacity"]); err == nil {
-			j.MaxCapacity = mc
-		} else {
-			return nil, fmt.Errorf("resource %s property MaxCapacity: %w", id, err)
+	for _, id := range resourcesOfType(tpl, "AWS::Glue::Job") {
+		j, err := glueemu.JobFromTemplate(tpl.PhysicalName(id), tpl.Resources[id].Properties)
+		if err != nil {
+			return nil, fmt.Errorf("resource %s: %w", id, err)
 		}
 		jobs = append(jobs, j)
 	}
 	return jobs, nil
 }
 
-func valueOr(v, def any) any {
-	if v == nil {
-		return def
-	}
-	return v
-}
-
-func intProp(v any) (int, error) {
-	f, err := floatProp(v)
-	return int(f), err
-}
-
-func floatProp(v any) (float64, error) {
-	switch x := v.(type) {
-	case nil:
-		return 0, nil
-	case float64:
-		return x, nil
-	case int:
-		return float64(x), nil
-	case int64:
-		return float64(x), nil
-	case string:
-		var f float64
-		if _, err := fmt.Sscanf(x, "%g", &f); err != nil {
-			return 0, fmt.Errorf("%q is not a number", x)
+// resourcesOfType returns the logical ids of a resource type, sorted.
+func resourcesOfType(tpl *samtemplate.Template, typ string) []string {
+	var ids []string
+	for id, r := range tpl.Resources {
+		if r.Type == typ {
+			ids = append(ids, id)
 		}
-		return f, nil
-	default:
-		return 0, fmt.Errorf("%v is not a number", v)
 	}
+	sort.Strings(ids)
+	return ids
 }
 
 // uploadGlueScripts copies each job's script from this machine to its S3
@@ -351,69 +288,16 @@ func (c cloudWatchStates) AlarmState(_ context.Context, name string) (string, er
 }
 
 // cloudWatchAlarms reads the template's AWS::CloudWatch::Alarm resources.
-// Their property names are the API's, so they decode into
-// cloudwatchemu.Alarm once parameter values (strings) that stand for
-// numbers are numbers again.
 func cloudWatchAlarms(tpl *samtemplate.Template) ([]cloudwatchemu.Alarm, error) {
-	var ids []string
-	for id, r := range tpl.Resources {
-		if r.Type == "AWS::CloudWatch::Alarm" {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
 	var out []cloudwatchemu.Alarm
-	for _, id := range ids {
-		props := numbersIn(tpl.Resources[id].Properties, "").(map[string]any)
-		b, err := json.Marshal(props)
+	for _, id := range resourcesOfType(tpl, "AWS::CloudWatch::Alarm") {
+		a, err := cloudwatchemu.AlarmFromTemplate(tpl.PhysicalName(id), tpl.Resources[id].Properties)
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", id, err)
-		}
-		var a cloudwatchemu.Alarm
-		if err := json.Unmarshal(b, &a); err != nil {
-			return nil, fmt.Errorf("resource %s: %w", id, err)
-		}
-		if a.AlarmName == "" {
-			a.AlarmName = tpl.PhysicalName(id)
 		}
 		out = append(out, a)
 	}
 	return out, nil
-}
-
-// numericAlarmFields are the alarm properties that are numbers.
-var numericAlarmFields = map[string]bool{
-	"Period": true, "EvaluationPeriods": true, "DatapointsToAlarm": true, "Threshold": true,
-}
-
-// numbersIn converts string values of numeric alarm fields to numbers.
-func numbersIn(v any, key string) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, val := range x {
-			m[k] = numbersIn(val, k)
-		}
-		return m
-	case []any:
-		l := make([]any, len(x))
-		for i, val := range x {
-			l[i] = numbersIn(val, "")
-		}
-		return l
-	case string:
-		if numericAlarmFields[key] {
-			if f, err := strconv.ParseFloat(x, 64); err == nil {
-				return f
-			}
-		}
-		if key == "ActionsEnabled" || key == "ReturnData" {
-			if b, err := strconv.ParseBool(x); err == nil {
-				return b
-			}
-		}
-	}
-	return v
 }
 
 // restampEMF sets an EMF record's _aws.Timestamp to the local cloud's clock.

@@ -113,7 +113,7 @@ Resources:
 	require.NoError(t, err)
 	_, err = glueJobs(bad)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "resource Job property Command")
+	assert.Contains(t, err.Error(), "resource Job")
 }
 
 func TestLogFanout(t *testing.T) {
