@@ -36,6 +36,8 @@ type Settings struct {
 	LatencyRequests   int     `json:"latency_requests"`
 	ThroughputSeconds float64 `json:"throughput_seconds"`
 	Concurrency       int     `json:"concurrency"`
+	// Env is what was added to every function's environment (-env).
+	Env map[string]string `json:"env,omitempty"`
 }
 
 // SizeRow is one arm64 stripped binary.

@@ -244,6 +244,7 @@ func (r *report) budgets() {
 	r.warm()
 	r.driftSection()
 	r.localSection()
+	r.gomaxprocs()
 	r.tracing()
 	r.exceptions()
 	rest := r.b.String()[verdictsAt:]
@@ -318,7 +319,7 @@ func (r *report) colds() {
 	r.p("|---|---|---|---|---|---|---|---|---|---|")
 	rows := append([]harness.ColdRow(nil), r.in.lambda.Cold...)
 	order := map[string]int{}
-	for i, n := range append(append([]string{"floor"}, allFunctions...), "peer-python", "peer-node", "infer-ca-bundle") {
+	for i, n := range append(append([]string{"floor"}, allFunctions...), "infer-gomaxprocs1", "peer-python", "peer-node", "infer-ca-bundle") {
 		order[n] = 2 * i
 		order[n+"-xray"] = 2*i + 1
 	}
@@ -346,6 +347,9 @@ func (r *report) colds() {
 		ok: infer.FirstResponse.P50 <= 5, known: okI},
 		fmt.Sprintf("the `floor` function (a Go Lambda with no AWS client) already needs %.2f ms from spawn to first response here: process start, Go runtime, the local Runtime API and one invocation. The proxy adds %.2f ms: package init (%.2f ms by inittrace), loading the AWS configuration and building the client, and the first InvokeEndpoint (new connection, signing). The init phase alone (spawn to the first /next) is %.2f ms. What it would take: setting up the endpoint connection during init (a warm-up that the first request then reuses), so that the first request pays only the call; and a machine not shared with other work for this measurement (the floor's own p90 here is %.2f ms).",
 			floor.FirstResponse.P50, infer.FirstResponse.P50-floor.FirstResponse.P50, initOf("infer"), infer.Init.P50, floor.FirstResponse.P90))
+	if g, ok := r.cold("infer-gomaxprocs1"); ok && okI && infer.FirstResponse.P50 > 5 {
+		r.unmet = append(r.unmet, fmt.Sprintf("  Measured in the same run: the same binary with `GOMAXPROCS=1` starts in %.2f ms p50 (init %.2f ms).", g.FirstResponse.P50, g.Init.P50))
+	}
 	py, okP := r.cold("peer-python")
 	if okP && okI {
 		ratio := py.FirstResponse.P50 / infer.FirstResponse.P50
@@ -428,6 +432,9 @@ func (r *report) proxy() {
 		fmt.Sprintf("this includes the local Runtime API hop, which the `floor` function (no work at all) measures at %.3f ms p50 over direct; the proxy's own share is the next row. In Lambda that hop is the service's, and is paid by any function.", floor.P50-direct.P50))
 	r.add(verdict{what: "infer added latency p99 (through the local Runtime API, over direct)", budget: "<= 1.5 ms", measured: fmt.Sprintf("%.3f ms", infer.P99-direct.P99), ok: infer.P99-direct.P99 <= 1.5, known: known},
 		fmt.Sprintf("as for p50: the floor function's p99 is %.3f ms over direct on this shared 2-core machine.", floor.P99-direct.P99))
+	if g, ok := r.latency("infer-gomaxprocs1"); ok && known && (infer.P50-direct.P50 > 0.5 || infer.P99-direct.P99 > 1.5) {
+		r.unmet = append(r.unmet, fmt.Sprintf("  Measured in the same run: with `GOMAXPROCS=1` the proxy adds %.3f ms p50 / %.3f ms p99 over direct.", g.P50-direct.P50, g.P99-direct.P99))
+	}
 	r.add(verdict{what: "infer's own added latency p50 (infer − floor)", budget: "<= 0.5 ms", measured: fmt.Sprintf("%.3f ms", infer.P50-floor.P50), ok: infer.P50-floor.P50 <= 0.5, known: known && okF},
 		"the proxy's own work (SDK call, parsing, EMF) exceeds the budget; BenchmarkHandlePredict's profile is the place to start.")
 	r.add(verdict{what: "infer's own added latency p99 (infer − floor)", budget: "<= 1.5 ms", measured: fmt.Sprintf("%.3f ms", infer.P99-floor.P99), ok: infer.P99-floor.P99 <= 1.5, known: known && okF},
@@ -452,6 +459,9 @@ func (r *report) proxy() {
 		ratio := ti.PerSec / tp.PerSec
 		why := fmt.Sprintf("measured end to end on 2 shared cores, the local Runtime API and the fake endpoint cap everyone: the `floor` function, which does nothing, reaches only %.0f requests/s. Per request of CPU in the function itself the proxy is %.1fx the Python peer (%.3f vs %.3f ms), which is what decides throughput per Lambda instance; meeting the end-to-end ratio here would take a benchmark machine where the harness does not share the function's cores.",
 			tf.PerSec, safeDiv(tp.CPUMsPerReq, ti.CPUMsPerReq), ti.CPUMsPerReq, tp.CPUMsPerReq)
+		if tg, ok := r.tput("infer-gomaxprocs1"); ok && tg.CPUMsPerReq > 0 {
+			why += fmt.Sprintf(" Measured in the same run: with `GOMAXPROCS=1` the proxy serves %.0f requests/s (%.2fx the Python peer) at %.3f ms of CPU per request: on two busy cores, a second P mostly buys the Go scheduler cross-thread wake-ups.", tg.PerSec, tg.PerSec/tp.PerSec, tg.CPUMsPerReq)
+		}
 		r.add(verdict{what: "infer throughput vs Python + boto3", budget: ">= 2.5x", measured: fmt.Sprintf("%.2fx (%.0f vs %.0f req/s)", ratio, ti.PerSec, tp.PerSec), ok: ratio >= 2.5, known: true}, why)
 		if ti.CPUMsPerReq > 0 && tp.CPUMsPerReq > 0 {
 			r.p("Function CPU per request: Go proxy %.3f ms, Python + boto3 %.3f ms (%.1fx)", ti.CPUMsPerReq, tp.CPUMsPerReq, tp.CPUMsPerReq/ti.CPUMsPerReq)
@@ -614,6 +624,30 @@ func (r *report) localSection() {
 
 // cell escapes text for a Markdown table cell.
 func cell(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "|", "\\|") }
+
+// gomaxprocs compares the proxy with GOMAXPROCS=1 to the deployed default.
+func (r *report) gomaxprocs() {
+	c1, ok1 := r.cold("infer")
+	c2, ok2 := r.cold("infer-gomaxprocs1")
+	l1, ok3 := r.latency("infer")
+	l2, ok4 := r.latency("infer-gomaxprocs1")
+	t1, ok5 := r.tput("infer")
+	t2, ok6 := r.tput("infer-gomaxprocs1")
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
+		return
+	}
+	r.p("## The proxy with GOMAXPROCS=1")
+	r.p("")
+	r.p("Lambda gives a function under 1,769 MB less than one vCPU of time while the process sees two CPUs, so Go runs two Ps that mostly wake each other up. The same binary with `GOMAXPROCS=1` in its environment, measured in this run:")
+	r.p("")
+	r.p("| | cold start p50 | init p50 | latency p50 | p99 | requests/s | function CPU per request |")
+	r.p("|---|---|---|---|---|---|---|")
+	r.p("| infer (default) | %.2f ms | %.2f ms | %.3f ms | %.3f ms | %.0f | %.3f ms |", c1.FirstResponse.P50, c1.Init.P50, l1.P50, l1.P99, t1.PerSec, t1.CPUMsPerReq)
+	r.p("| infer, GOMAXPROCS=1 | %.2f ms | %.2f ms | %.3f ms | %.3f ms | %.0f | %.3f ms |", c2.FirstResponse.P50, c2.Init.P50, l2.P50, l2.P99, t2.PerSec, t2.CPUMsPerReq)
+	r.p("")
+	r.p("The budgets above are judged on the default (what is deployed today). Setting `GOMAXPROCS: \"1\"` for the proxy (template environment, or `runtime.GOMAXPROCS(1)` in its main) is the owner's call: it is outside the fixed environment contract of the template.")
+	r.p("")
+}
 
 func (r *report) tracing() {
 	r.p("## Tracing: X-Ray SDK or not")

@@ -46,6 +46,8 @@ var functions = []struct{ name, logicalID, event string }{
 type bench struct {
 	root, python, node, caBundle string
 	runs, latencyN, conc         int
+	skipStatic                   bool
+	extraEnv                     map[string]string
 	tputDur                      time.Duration
 	tmp                          string
 	svc                          *lambdaemu.Service
@@ -66,6 +68,18 @@ func main() {
 	flag.IntVar(&b.latencyN, "latency-requests", 1000, "sequential requests per latency target")
 	flag.IntVar(&b.conc, "concurrency", 2, "concurrent callers for throughput")
 	flag.DurationVar(&b.tputDur, "throughput-duration", 5*time.Second, "throughput run per target")
+	flag.BoolVar(&b.skipStatic, "skip-static", false, "skip sizes and package init (for quick experiments)")
+	flag.Func("env", "KEY=VALUE added to every function's environment (repeatable; recorded in the results)", func(kv string) error {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", kv)
+		}
+		if b.extraEnv == nil {
+			b.extraEnv = map[string]string{}
+		}
+		b.extraEnv[k] = v
+		return nil
+	})
 	flag.Parse()
 	if err := b.run(*out); err != nil {
 		fmt.Fprintln(os.Stderr, "lambdabench:", err)
@@ -93,7 +107,7 @@ func (b *bench) run(out string) error {
 	defer os.RemoveAll(b.tmp)
 	b.res.Started = time.Now().UTC()
 	b.res.Errors = map[string]int64{}
-	b.res.Settings = harness.Settings{ColdRuns: b.runs, LatencyRequests: b.latencyN, ThroughputSeconds: b.tputDur.Seconds(), Concurrency: b.conc}
+	b.res.Settings = harness.Settings{ColdRuns: b.runs, LatencyRequests: b.latencyN, ThroughputSeconds: b.tputDur.Seconds(), Concurrency: b.conc, Env: b.extraEnv}
 	b.res.Machine = b.machine()
 
 	for _, f := range functions {
@@ -106,11 +120,13 @@ func (b *bench) run(out string) error {
 		}
 		b.payloads[f.name] = p
 	}
-	if err := b.sizes(); err != nil {
-		return err
-	}
-	if err := b.inits(); err != nil {
-		return err
+	if !b.skipStatic {
+		if err := b.sizes(); err != nil {
+			return err
+		}
+		if err := b.inits(); err != nil {
+			return err
+		}
 	}
 	if err := b.startService(); err != nil {
 		return err
@@ -365,6 +381,10 @@ func (b *bench) startService() error {
 	if b.node != "" {
 		extra("peer-node", shim, map[string]string{"PEER_EXEC": b.node, "PEER_ARGS": filepath.Join(b.root, "benchmarks/peers/node/bootstrap.mjs")})
 	}
+	// The same proxy with the Go scheduler on one P: a configuration the
+	// report weighs (Lambda functions under 1,769 MB get less than one
+	// vCPU's time but see two CPUs).
+	extra("infer-gomaxprocs1", filepath.Join(b.root, "functions", "infer"), map[string]string{"GOMAXPROCS": "1"})
 	if b.caBundle != "" {
 		extra("infer-ca-bundle", filepath.Join(b.root, "functions", "infer"), map[string]string{"AWS_CA_BUNDLE": b.caBundle})
 	}
@@ -376,12 +396,16 @@ func (b *bench) startService() error {
 	if err != nil {
 		return err
 	}
+	env := map[string]string{"AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
+	for k, v := range b.extraEnv {
+		env[k] = v
+	}
 	b.svc, err = lambdaemu.New(lambdaemu.Options{
 		Functions: fns,
 		StateDir:  filepath.Join(b.tmp, "state"),
 		Endpoint:  fake.URL(),
 		Logs:      logs,
-		Env:       map[string]string{"AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"},
+		Env:       env,
 	})
 	if err != nil {
 		return fmt.Errorf("local Lambda service: %w", err)
@@ -411,6 +435,8 @@ func kindOf(name string) string {
 		return "floor"
 	case name == "infer-ca-bundle":
 		return "go+ca-bundle"
+	case name == "infer-gomaxprocs1":
+		return "go+GOMAXPROCS=1"
 	}
 	return "go"
 }
@@ -548,7 +574,7 @@ func (b *bench) targets() ([]string, map[string]invoker, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	names := []string{"direct", "floor", "infer", "infer-xray"}
+	names := []string{"direct", "floor", "infer", "infer-xray", "infer-gomaxprocs1"}
 	inv := map[string]invoker{"direct": direct}
 	for _, n := range []string{"peer-python", "peer-node"} {
 		if contains(b.svc.FunctionNames(), n) {
