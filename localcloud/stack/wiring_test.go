@@ -109,6 +109,8 @@ Resources:
     Type: AWS::Glue::Job
     Properties:
       Role: r
+      Command: {Name: pythonshell, ScriptLocation: s3://b/k.py}
+      Timeout: soon
 `), samtemplate.Options{})
 	require.NoError(t, err)
 	_, err = glueJobs(bad)
