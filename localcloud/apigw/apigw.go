@@ -76,6 +76,7 @@ type route struct {
 	segments []string
 	function string // physical name
 	binary   []string
+	cors     *corsConfig
 }
 
 // New builds a server for every Api and HttpApi event of the template.
@@ -95,7 +96,11 @@ func New(tpl *samtemplate.Template, invoker LambdaInvoker, opts Options) (*Serve
 	seen := map[string]string{}
 	for _, api := range apis {
 		res := tpl.Resources[api.LogicalID]
-		for _, prop := range []string{"Auth", "Cors", "CorsConfiguration", "Domain", "AccessLogSetting", "MethodSettings"} {
+		cors, err := parseCors(api, res)
+		if err != nil {
+			return nil, err
+		}
+		for _, prop := range []string{"Auth", "Domain", "AccessLogSetting", "MethodSettings"} {
 			if _, set := res.Properties[prop]; set {
 				s.warnings = append(s.warnings, fmt.Sprintf("resource %s property %s is not enforced by start-api", api.LogicalID, prop))
 			}
@@ -118,7 +123,7 @@ func New(tpl *samtemplate.Template, invoker LambdaInvoker, opts Options) (*Serve
 			}
 			s.routes = append(s.routes, &route{
 				api: api, method: r.Method, path: r.Path, segments: splitPath(r.Path),
-				function: tpl.PhysicalName(r.Function), binary: binary,
+				function: tpl.PhysicalName(r.Function), binary: binary, cors: cors,
 			})
 		}
 	}
@@ -250,6 +255,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	reqID := newID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	path := req.URL.Path
+	// With CORS configured, SAM adds an OPTIONS method to every resource;
+	// it answers preflights before any ANY route sees them.
+	if s.preflight(w, req) {
+		s.log.Info("api request", "method", req.Method, "path", path, "status", 200, "reason", "CORS preflight")
+		return
+	}
 	rt, params := s.find(req.Method, path)
 	if rt == nil {
 		// API Gateway's answer for an unknown resource or method.
@@ -289,6 +300,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		s.log.Error("api request: invoke", "method", req.Method, "path", path, "function", rt.function, "status", status, "err", err)
 		return
+	}
+	if rt.api.Type == "HTTP" && rt.cors != nil && req.Header.Get("Origin") != "" {
+		// HTTP APIs add the CORS headers to every answer themselves.
+		w.Header().Set("Access-Control-Allow-Origin", rt.cors.origin)
+		if rt.cors.credentials {
+			w.Header().Set("Access-Control-Allow-Credentials", "true")
+		}
 	}
 	var status int
 	if rt.api.Type == "HTTP" {

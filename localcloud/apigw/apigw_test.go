@@ -235,9 +235,11 @@ func TestHTTPAPIEvent(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v2/hello/ann?a=1&a=2", strings.NewReader(`{"x":1}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Add("Cookie", "c1=v1; c2=v2")
+	req.Header.Set("Origin", "https://app.example.com")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
+	assert.Equal(t, "https://app.example.com", resp.Header.Get("Access-Control-Allow-Origin"), "HTTP APIs add CORS headers to answers")
 	body, _ := io.ReadAll(resp.Body)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.JSONEq(t, `{"hello":"v2"}`, string(body), "a non-proxy answer is the JSON body")
@@ -257,6 +259,43 @@ func TestHTTPAPIEvent(t *testing.T) {
 	rc := ev["requestContext"].(map[string]any)
 	assert.Equal(t, "$default", rc["stage"])
 	assert.Equal(t, "POST", rc["http"].(map[string]any)["method"])
+}
+
+func TestCORSPreflight(t *testing.T) {
+	srv, inv := newServer(t, ok("x"))
+	tests := []struct {
+		name, path  string
+		wantStatus  int
+		wantMethods string
+	}{
+		{"route of a CORS API", "/items/7", 200, "GET,OPTIONS"},
+		{"greedy ANY route", "/files/a/b", 200, "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT"},
+		{"API without Cors", "/health", 403, ""},
+		{"HTTP API CorsConfiguration", "/v2/hello/x", 200, "POST"},
+		{"unknown path", "/nope", 403, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv.event = nil
+			req, _ := http.NewRequest(http.MethodOptions, srv.URL+tt.path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, tt.wantStatus, resp.StatusCode)
+			assert.Nil(t, inv.event, "a preflight never reaches the function")
+			if tt.wantStatus == 200 && strings.HasPrefix(tt.path, "/v2/") {
+				assert.Equal(t, "https://app.example.com", resp.Header.Get("Access-Control-Allow-Origin"))
+				assert.Equal(t, tt.wantMethods, resp.Header.Get("Access-Control-Allow-Methods"))
+				return
+			}
+			if tt.wantStatus == 200 {
+				assert.Equal(t, "https://example.com", resp.Header.Get("Access-Control-Allow-Origin"))
+				assert.Equal(t, tt.wantMethods, resp.Header.Get("Access-Control-Allow-Methods"))
+				assert.Equal(t, "Content-Type,X-Api-Key", resp.Header.Get("Access-Control-Allow-Headers"))
+				assert.Equal(t, "600", resp.Header.Get("Access-Control-Max-Age"))
+			}
+		})
+	}
 }
 
 func TestWarningsNameWhatIsNotEnforced(t *testing.T) {
