@@ -53,7 +53,7 @@ func (u *upFlags) register(fs *flag.FlagSet, defaultPort int, defaultSpeed float
 	fs.StringVar(&u.stackName, "stack-name", samtemplate.DefaultStackName, "stack name: AWS::StackName and the prefix of generated resource names")
 	fs.IntVar(&u.port, "port", defaultPort, "port of the AWS endpoint on 127.0.0.1 (0 picks a free one)")
 	fs.IntVar(&u.apiPort, "api-port", 0, "port of the template's API on 127.0.0.1 (0 picks a free one)")
-	fs.Float64Var(&u.speed, "speed", defaultSpeed, "clock factor: every emulated wait (Wait states, schedules, alarm periods, instance start-up) runs this many times faster")
+	fs.Float64Var(&u.speed, "speed", defaultSpeed, "clock factor: every emulated wait (Wait states, polling, schedules, retries, instance start-up) is this many times shorter")
 	fs.BoolVar(&u.verbose, "verbose", false, "log the services' own problems to stderr")
 }
 
@@ -89,9 +89,11 @@ func runUp(ctx context.Context, c *cli, args []string) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected arguments %q", pos)
 	}
+	// Waits pass --speed times faster while the time itself stays the
+	// machine's, which the functions run on (see stack.Warp).
 	var clk clock.Clock = clock.Real{}
 	if u.speed != 1 {
-		clk = clock.NewScaled(u.speed)
+		clk = stack.NewWarp(u.speed)
 	}
 	opts, err := u.options(c.stderr, clk)
 	if err != nil {
@@ -132,7 +134,7 @@ func Banner(st *stack.Stack, speed float64) string {
 	}
 	fmt.Fprintf(&b, "State and logs: %s  (function logs: %s/logs/<function>.log; SNS messages: %s/sns/outbox.jsonl)\n", st.StateDir, st.StateDir, st.StateDir)
 	if speed != 1 {
-		fmt.Fprintf(&b, "Clock:         %gx faster than real time\n", speed)
+		fmt.Fprintf(&b, "Clock:         every emulated wait %gx shorter (the time itself stays the machine's)\n", speed)
 	}
 	b.WriteString("\nPoint the AWS CLI, boto3 or an SDK at it:\n\n")
 	for _, e := range st.Env() {

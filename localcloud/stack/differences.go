@@ -14,6 +14,6 @@ func Differences() []string {
 		"Glue: Python shell jobs run the script with the local python3 (no Spark, no DPUs, no security configuration).",
 		"SageMaker: only the built-in XGBoost 1.7-1 image is emulated, trained and served with the local XGBoost; instances, spot capacity, KMS and VPC settings are recorded, not provisioned.",
 		"CloudWatch: metrics come from EMF log lines and PutMetricData; alarms evaluate on the local clock; logs are files under <state-dir>/logs, not log groups.",
-		"Time: every emulated wait uses the local clock (--speed makes it faster); function code runs in real time.",
+		"Time: every emulated wait uses the local clock (--speed N makes waits N times shorter, not the hours longer: alarm periods end on the machine's clock); function code runs in real time.",
 	}
 }

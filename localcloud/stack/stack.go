@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -382,6 +383,14 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, fmt.Errorf("start SageMaker: %w", err)
 	}
 	st.closers = append(st.closers, st.SageMaker.Close)
+	if err := st.SageMaker.CheckPython(ctx); err != nil {
+		st.note("SageMaker training jobs and endpoints will fail: %v", err)
+	}
+	if len(jobs) > 0 {
+		if out, err := exec.CommandContext(ctx, opts.GluePython, "-c", "import boto3").CombinedOutput(); err != nil {
+			st.note("Glue jobs will fail: %s cannot import boto3 (%v: %s)", opts.GluePython, err, strings.TrimSpace(string(out)))
+		}
+	}
 	st.router.Handle("sagemaker", st.SageMaker.ControlHandler())
 	st.router.Handle(endpoint.SageMakerRuntime, st.SageMaker.RuntimeHandler())
 
