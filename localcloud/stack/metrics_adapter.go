@@ -1,7 +1,7 @@
 package stack
 
 import (
-	"fmt"
+	"errors"
 	"sync"
 	"time"
 
@@ -12,110 +12,98 @@ import (
 	"github.com/gomlops/mlops/localcloud/sqsemu"
 )
 
-// This file adapts the local CloudWatch to the metrics sinks of the
-// emulators that publish AWS-owned metrics (AWS/SageMaker, AWS/States,
-// AWS/SQS, AWS/Lambda), as the services do in AWS. Each emulator defines
-// its own small sink (no emulator imports cloudwatchemu).
+// maxPendingMetrics bounds the datapoints kept while CloudWatch is not
+// running yet (the services start before it; nothing runs that early).
+const maxPendingMetrics = 10000
 
-// metricsPutter is the local CloudWatch's Go PutMetricData
-// (*cloudwatchemu.Service), which accepts the reserved AWS/ namespaces.
-type metricsPutter interface {
-	PutMetricData(data []cloudwatchemu.Datum) error
+// metricsSink is where every emulator publishes its AWS/* metrics (Lambda,
+// Step Functions, SQS, SageMaker): the CloudWatch emulator's PutMetricData,
+// once it runs. CloudWatch starts after them (it sends alarm state changes
+// to EventBridge, which calls them), so datapoints published earlier wait.
+type metricsSink struct {
+	mu      sync.Mutex
+	cw      *cloudwatchemu.Service
+	pending []cloudwatchemu.Datum
 }
 
-// maxEarlyMetrics bounds what cloudWatchMetrics holds before bind.
-const maxEarlyMetrics = 100000
-
-// cloudWatchMetrics is the local CloudWatch as the emulators' metrics
-// sink. The publishers start before CloudWatch (which needs EventBridge,
-// which needs them), so datapoints published before bind (executions a
-// restart aborted, sends during start-up) are held and stored at bind.
-type cloudWatchMetrics struct {
-	mu    sync.Mutex
-	cw    metricsPutter
-	early []cloudwatchemu.Datum
-}
-
-// put stores data in CloudWatch, or holds it until bind.
-func (m *cloudWatchMetrics) put(data []cloudwatchemu.Datum) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cw != nil {
-		return m.cw.PutMetricData(data)
-	}
-	if len(m.early)+len(data) > maxEarlyMetrics {
-		return fmt.Errorf("CloudWatch is not started and %d datapoints are already waiting for it", len(m.early))
-	}
-	m.early = append(m.early, data...)
-	return nil
-}
-
-// bind sends every later datapoint to cw and stores the held ones there.
-func (m *cloudWatchMetrics) bind(cw metricsPutter) error {
+// set connects CloudWatch and hands it what was published so far.
+func (m *metricsSink) set(cw *cloudwatchemu.Service) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.cw = cw
-	early := m.early
-	m.early = nil
-	if len(early) == 0 {
+	pending := m.pending
+	m.pending = nil
+	if len(pending) == 0 {
 		return nil
 	}
-	if err := cw.PutMetricData(early); err != nil {
-		return fmt.Errorf("store the %d datapoints published before CloudWatch started: %w", len(early), err)
-	}
-	return nil
+	return cw.PutMetricData(pending)
 }
 
-// cwDatum is a CloudWatch datapoint of one value.
-func cwDatum[D ~struct{ Name, Value string }](namespace, name string, dims []D, at time.Time, unit string, v float64) cloudwatchemu.Datum {
-	out := cloudwatchemu.Datum{Namespace: namespace, MetricName: name, Timestamp: at, Unit: unit, Values: []float64{v},
-		Dimensions: make([]cloudwatchemu.Dimension, len(dims))}
+func (m *metricsSink) put(data []cloudwatchemu.Datum) error {
+	m.mu.Lock()
+	cw := m.cw
+	if cw == nil {
+		defer m.mu.Unlock()
+		if len(m.pending)+len(data) > maxPendingMetrics {
+			return errors.New("CloudWatch is not running yet")
+		}
+		m.pending = append(m.pending, data...)
+		return nil
+	}
+	m.mu.Unlock()
+	return cw.PutMetricData(data)
+}
+
+// datum converts one emulator datapoint; every emulator's MetricDatum has
+// the same fields.
+func datum[D ~struct{ Name, Value string }](namespace, name string, dims []D, at time.Time, unit string, v float64) cloudwatchemu.Datum {
+	out := cloudwatchemu.Datum{Namespace: namespace, MetricName: name, Timestamp: at, Unit: unit, Values: []float64{v}, Dimensions: make([]cloudwatchemu.Dimension, len(dims))}
 	for i, d := range dims {
 		out.Dimensions[i] = cloudwatchemu.Dimension(d)
 	}
 	return out
 }
 
-// sageMaker is the sink of sagemakeremu.Options.Metrics.
-func (m *cloudWatchMetrics) sageMaker() sagemakeremu.MetricsSinkFunc {
-	return func(data []sagemakeremu.MetricDatum) error {
-		out := make([]cloudwatchemu.Datum, len(data))
-		for i, d := range data {
-			out[i] = cwDatum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
-		}
-		return m.put(out)
+// lambdaMetrics is the sink for lambdaemu.
+type lambdaMetrics struct{ *metricsSink }
+
+func (m lambdaMetrics) PutMetricData(data []lambdaemu.MetricDatum) error {
+	out := make([]cloudwatchemu.Datum, len(data))
+	for i, d := range data {
+		out[i] = datum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
 	}
+	return m.put(out)
 }
 
-// stepFunctions is the sink of sfnemu.Options.Metrics.
-func (m *cloudWatchMetrics) stepFunctions() sfnemu.MetricsSinkFunc {
-	return func(data []sfnemu.MetricDatum) error {
-		out := make([]cloudwatchemu.Datum, len(data))
-		for i, d := range data {
-			out[i] = cwDatum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
-		}
-		return m.put(out)
+// stepFunctionsMetrics is the sink for sfnemu.
+type stepFunctionsMetrics struct{ *metricsSink }
+
+func (m stepFunctionsMetrics) PutMetricData(data []sfnemu.MetricDatum) error {
+	out := make([]cloudwatchemu.Datum, len(data))
+	for i, d := range data {
+		out[i] = datum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
 	}
+	return m.put(out)
 }
 
-// sqs is the sink of sqsemu.Options.Metrics.
-func (m *cloudWatchMetrics) sqs() sqsemu.MetricsSinkFunc {
-	return func(data []sqsemu.MetricDatum) error {
-		out := make([]cloudwatchemu.Datum, len(data))
-		for i, d := range data {
-			out[i] = cwDatum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
-		}
-		return m.put(out)
+// sqsMetrics is the sink for sqsemu.
+type sqsMetrics struct{ *metricsSink }
+
+func (m sqsMetrics) PutMetricData(data []sqsemu.MetricDatum) error {
+	out := make([]cloudwatchemu.Datum, len(data))
+	for i, d := range data {
+		out[i] = datum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
 	}
+	return m.put(out)
 }
 
-// lambda is the sink of lambdaemu.Options.Metrics.
-func (m *cloudWatchMetrics) lambda() lambdaemu.MetricsSinkFunc {
-	return func(data []lambdaemu.MetricDatum) error {
-		out := make([]cloudwatchemu.Datum, len(data))
-		for i, d := range data {
-			out[i] = cwDatum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
-		}
-		return m.put(out)
+// sageMakerMetrics is the sink for sagemakeremu.
+type sageMakerMetrics struct{ *metricsSink }
+
+func (m sageMakerMetrics) PutMetricData(data []sagemakeremu.MetricDatum) error {
+	out := make([]cloudwatchemu.Datum, len(data))
+	for i, d := range data {
+		out[i] = datum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
 	}
+	return m.put(out)
 }
