@@ -164,7 +164,8 @@ func makefilePackage(fn samtemplate.Function) string {
 }
 
 // makefileRecipePackage returns the relative package path ("./x/y") that
-// a literal `build-<id>:` recipe passes to `go build`, or "".
+// a literal `build-<id>:` recipe builds (`go build ... ./pkg`, or the
+// directory a preceding `cd dir &&` enters), or "".
 func makefileRecipePackage(path, id string) string {
 	f, err := os.Open(path)
 	if err != nil {
@@ -189,11 +190,16 @@ func makefileRecipePackage(path, id string) string {
 			return ""
 		}
 		fields := strings.Fields(line)
+		base := "."
 		for i, f := range fields {
+			if f == "cd" && i+1 < len(fields) {
+				base = filepath.Join(base, strings.TrimSuffix(fields[i+1], ";"))
+				continue
+			}
 			if f != "build" || i == 0 || !strings.HasSuffix(fields[i-1], "go") {
 				continue
 			}
-			pkg := ""
+			pkg := "."
 			for j := i + 1; j < len(fields); j++ {
 				a := fields[j]
 				if a == "-o" {
@@ -204,9 +210,7 @@ func makefileRecipePackage(path, id string) string {
 					pkg = a
 				}
 			}
-			if pkg != "" {
-				return pkg
-			}
+			return "./" + filepath.ToSlash(filepath.Join(base, pkg))
 		}
 	}
 	return ""

@@ -81,7 +81,7 @@ func TestMainPackageDiscovery(t *testing.T) {
 	mod := writeModule(t, map[string]string{
 		"functions/ingest/main.go": mainGo,
 		"cmd/other/main.go":        mainGo,
-		"Makefile":                 "build-OtherFunction:\n\tGOOS=linux go build -o $(ARTIFACTS_DIR)/bootstrap ./cmd/other\n",
+		"Makefile":                 "build-OtherFunction:\n\tGOOS=linux go build -o $(ARTIFACTS_DIR)/bootstrap ./cmd/other\n\nbuild-CdFunction:\n\tcd cmd/other && GOOS=linux go build -o $(ARTIFACTS_DIR)/bootstrap\n",
 		"notmain/lib.go":           "package notmain\n",
 		"nested/go.mod":            "module example.com/nested\n\ngo 1.22\n",
 		"nested/main.go":           mainGo,
@@ -94,6 +94,7 @@ func TestMainPackageDiscovery(t *testing.T) {
 		wantErr string
 	}{
 		{"makefile: literal recipe", samtemplate.Function{LogicalID: "OtherFunction", BuildMethod: "makefile", CodeURI: mod}, "cmd/other", ".", ""},
+		{"makefile: recipe that cds into the package", samtemplate.Function{LogicalID: "CdFunction", BuildMethod: "makefile", CodeURI: mod}, "cmd/other", ".", ""},
 		{"makefile: repository layout functions/<name>", samtemplate.Function{LogicalID: "IngestFunction", BuildMethod: "makefile", CodeURI: mod}, "functions/ingest", ".", ""},
 		{"go1.x: CodeUri package", samtemplate.Function{LogicalID: "X", BuildMethod: "go1.x", Runtime: "go1.x", CodeURI: filepath.Join(mod, "cmd", "other")}, "cmd/other", ".", ""},
 		{"go1.x: own go.mod under CodeUri", samtemplate.Function{LogicalID: "N", CodeURI: filepath.Join(mod, "nested")}, "nested", "nested", ""},
