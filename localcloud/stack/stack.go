@@ -216,8 +216,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	st.closers = append(st.closers, st.logs.Close)
 
+	// Every service's AWS/* metrics go to CloudWatch, which starts last.
+	metrics := &metricsSink{}
+
 	// SQS and SNS first: they are the destinations of everything else.
-	st.SQS, err = sqsemu.New(sqsemu.Options{StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID, BaseURL: url})
+	st.SQS, err = sqsemu.New(sqsemu.Options{StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID, BaseURL: url, Metrics: sqsMetrics{metrics}})
 	if err != nil {
 		return nil, fmt.Errorf("start SQS: %w", err)
 	}
@@ -278,6 +281,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		Functions: fns, StateDir: stateDir, Region: tpl.Region, Endpoint: url,
 		Env:  map[string]string{"AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"},
 		Logs: st.logs, Clock: opts.Clock, Destination: dest.Deliver, Go: opts.Go,
+		Metrics: lambdaMetrics{metrics},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start Lambda: %w", err)
@@ -290,6 +294,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	st.StepFunctions, err = sfnemu.New(sfnemu.Options{
 		StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID,
 		Lambda: st.Lambda, SNS: snsPublisher{st.SNS}, Events: events, Logger: logger,
+		Metrics: stepFunctionsMetrics{metrics},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start Step Functions: %w", err)
@@ -373,7 +378,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	st.SageMaker, err = sagemakeremu.New(sagemakeremu.Options{
 		StateDir: stateDir, Clock: smClock, Store: sagemakeremu.NewS3Store(objects.client),
 		Python: opts.SageMakerPython, Alarms: alarms, Logger: slog.New(slog.NewTextHandler(smLog, nil)),
-		Region: tpl.Region, AccountID: tpl.AccountID,
+		Region: tpl.Region, AccountID: tpl.AccountID, Metrics: sageMakerMetrics{metrics},
 		Timings: sagemakeremu.Timings{
 			TrainingStartup: opts.Timings.TrainingStartup, EndpointProvision: opts.Timings.EndpointProvision,
 			CaptureFlush: opts.Timings.CaptureFlush, AlarmPoll: opts.Timings.AlarmPoll,
@@ -413,6 +418,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	st.closers = append(st.closers, func() error { st.CloudWatch.Close(); return nil })
 	alarms.set(cloudWatchStates{st.CloudWatch})
+	if err := metrics.set(st.CloudWatch); err != nil {
+		return nil, fmt.Errorf("CloudWatch: metrics published at start: %w", err)
+	}
 	st.router.Handle("monitoring", st.CloudWatch.Handler())
 	st.logs.addHook(func(_, line string) {
 		if strings.HasPrefix(line, "{") {
@@ -430,10 +438,14 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 
-	st.wg.Add(2)
+	st.wg.Add(3)
 	go func() {
 		defer st.wg.Done()
 		st.CloudWatch.Run(runCtx)
+	}()
+	go func() {
+		defer st.wg.Done()
+		st.SQS.RunMetrics(runCtx)
 	}()
 	go func() {
 		defer st.wg.Done()

@@ -163,6 +163,13 @@ func TestStackWiresTheTemplate(t *testing.T) {
 		})
 	})
 
+	t.Run("the services publish their AWS metrics to CloudWatch", func(t *testing.T) {
+		eventually(t, "AWS/Lambda and AWS/States metrics", func() bool {
+			return len(st.CloudWatch.ListMetrics("AWS/Lambda", "Invocations", []cloudwatchemu.DimensionFilter{{Name: "FunctionName", Value: "echo"}})) == 1 &&
+				len(st.CloudWatch.ListMetrics("AWS/States", "ExecutionsSucceeded", nil)) == 1
+		})
+	})
+
 	t.Run("AWS_IAM routes need a SigV4 signature", func(t *testing.T) {
 		status, _ := apiGet(t, st.APIURL()+"/signed/ann", false)
 		assert.Equal(t, http.StatusForbidden, status)
