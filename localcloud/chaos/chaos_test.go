@@ -82,6 +82,20 @@ func scenarios() []scenario {
 			invariant: "retried 1+2 times, then the original event is in ingest's OnFailure queue, intact",
 			run:       func(t *testing.T, g Guards) Outcome { return runDeadLetter(t, g, faultinject.ActionHang) },
 		},
+		{
+			name:      "alarm-burst",
+			fault:     "5 drift-alarm transitions into ALARM within seconds, each delivered 3 times at once, flapping back to OK in between",
+			invariant: "exactly one retraining execution inside the cooldown window",
+			guard:     "RETRAIN_COOLDOWN (and the per-window execution name)",
+			without:   Guards{NoCooldown: true},
+			run:       runAlarmBurst,
+		},
+		{
+			name:      "inference-errors",
+			fault:     "SageMaker InvokeEndpoint throttled / ModelError 424 / ServiceUnavailable / never answering",
+			invariant: "the client gets 429 / 502 / 503 / 504 within INVOKE_TIMEOUT, never a 200 with an error inside, never a hang",
+			run:       runInference,
+		},
 	}
 }
 
