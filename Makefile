@@ -64,6 +64,16 @@ test: check-tools $(ASL_VALIDATOR) ## run every test: vet, Go tests (race), cfn-
 bench: ## build everything, measure sizes, cold starts, latency vs Python/Node peers, drift; write BENCHMARKS.md
 	@scripts/bench.sh
 
+.PHONY: bench-lambda start-api start-lambda up
+bench-lambda: ## local Lambda latency: warm Runtime API vs in-process, cold start per function (median, p99)
+	@scripts/bench-lambda.sh
+start-api: ## serve the template's API locally without Docker (like sam local start-api)
+	$(GO) run ./cmd/localcloud start-api
+start-lambda: ## serve the Lambda Invoke API locally (like sam local start-lambda)
+	$(GO) run ./cmd/localcloud start-lambda
+up: check-tools ## keep the whole local cloud running for interactive use (prints the endpoint and API URLs)
+	$(GO) run ./cmd/localcloud up
+
 .PHONY: chaos
 chaos: check-tools ## run the fault-injection scenarios (duplicates, throttling, crashes, rollbacks) and print the report
 	@scripts/chaos.sh
