@@ -281,8 +281,21 @@ func (r *runner) fail(stage string, err error, logs ...string) error {
 	for _, l := range logs {
 		paths = append(paths, r.st.LogPath(l))
 	}
-	paths = append(paths, filepath.Join(r.st.StateDir, "sns", "outbox.jsonl"), filepath.Join(r.st.StateDir, "stepfunctions", "executions"))
+	paths = append(paths,
+		filepath.Join(r.st.StateDir, "sns", "outbox.jsonl"),
+		filepath.Join(r.st.StateDir, "stepfunctions", "executions"),
+		filepath.Join(r.st.StateDir, "logs")+string(filepath.Separator)+" (every function, Glue and SageMaker)")
 	return &StageError{Stage: stage, Err: err, Logs: paths}
+}
+
+// pipelineLogs are the logs that explain a pipeline execution: its
+// functions', the Glue scripts' and SageMaker's.
+func (r *runner) pipelineLogs() []string {
+	var logs []string
+	for _, id := range []string{"PrepareFunction", "TrainFunction", "DeployFunction"} {
+		logs = append(logs, r.st.Template.PhysicalName(id))
+	}
+	return append(logs, "localcloud", "sagemaker")
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -488,10 +501,10 @@ func (r *runner) failurePath(ctx context.Context) error {
 	}
 	status, errName, cause, _, err := r.awaitPipeline(ctx, e, 2*time.Minute)
 	if err != nil {
-		return r.fail(stage, err)
+		return r.fail(stage, err, r.pipelineLogs()...)
 	}
 	if status != "FAILED" {
-		return r.fail(stage, fmt.Errorf("execution %s ended %s, want FAILED", e.Name, status))
+		return r.fail(stage, fmt.Errorf("execution %s ended %s, want FAILED", e.Name, status), r.pipelineLogs()...)
 	}
 	msgs, err := r.st.SNS.Outbox(r.topicARN)
 	if err != nil {
@@ -564,15 +577,15 @@ func (r *runner) uploadAndTrain(ctx context.Context) (*pipeline.LiveModel, error
 	r.step(true, "EventBridge → ingest", "Object Created → execution %s started", e.Name)
 	status, errName, cause, stages, err := r.awaitPipeline(ctx, e, 3*time.Minute)
 	if err != nil {
-		return nil, r.fail("pipeline", err)
+		return nil, r.fail("pipeline", err, r.pipelineLogs()...)
 	}
 	if status != "SUCCEEDED" {
-		return nil, r.fail("pipeline "+e.Name, fmt.Errorf("%s: %s: %s", status, errName, cause))
+		return nil, r.fail("pipeline "+e.Name, fmt.Errorf("%s: %s: %s", status, errName, cause), r.pipelineLogs()...)
 	}
 	r.step(true, "pipeline "+e.Name, "%s (%s)", status, stages)
 	live, err := r.inService(ctx, e.Name)
 	if err != nil {
-		return nil, r.fail("endpoint InService", err)
+		return nil, r.fail("endpoint InService", err, r.pipelineLogs()...)
 	}
 	metric := ""
 	if live.Metric != nil {
@@ -918,15 +931,15 @@ func (r *runner) driftAndRetrain(ctx context.Context, first *pipeline.LiveModel,
 	r.step(true, "remediate", "retraining execution %s started on the held dataset", e.Name)
 	status, errName, cause, stages, err := r.awaitPipeline(ctx, e, 3*time.Minute)
 	if err != nil {
-		return r.fail(stage, err)
+		return r.fail(stage, err, r.pipelineLogs()...)
 	}
 	if status != "SUCCEEDED" {
-		return r.fail("pipeline "+e.Name, fmt.Errorf("%s: %s: %s", status, errName, cause))
+		return r.fail("pipeline "+e.Name, fmt.Errorf("%s: %s: %s", status, errName, cause), r.pipelineLogs()...)
 	}
 	r.step(true, "pipeline "+e.Name, "%s (%s)", status, stages)
 	live, err := r.inService(ctx, e.Name)
 	if err != nil {
-		return r.fail("new endpoint configuration", err)
+		return r.fail("new endpoint configuration", err, r.pipelineLogs()...)
 	}
 	if live.EndpointConfigName == first.EndpointConfigName {
 		return r.fail("new endpoint configuration", fmt.Errorf("endpoint still serves %s", first.EndpointConfigName))
