@@ -146,7 +146,7 @@ type Stack struct {
 
 // Start loads the template, builds every function, starts every emulator
 // behind one endpoint and creates the template's resources. Close stops it.
-func Start(ctx context.Context, opts Options) (st *Stack, err error) {
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Template == "" {
 		opts.Template = "template.yaml"
 	}
@@ -184,7 +184,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
-	st = &Stack{Clock: opts.Clock, StateDir: stateDir, log: logger, cancel: cancel}
+	st := &Stack{Clock: opts.Clock, StateDir: stateDir, log: logger, cancel: cancel}
 	defer func() {
 		if err != nil {
 			closeCtx, c := context.WithTimeout(context.Background(), 10*time.Second)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -203,4 +204,29 @@ func apiGet(t *testing.T, url string, sign bool) (int, string) {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp.StatusCode, string(b)
+}
+
+func TestStartFailsCleanly(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"missing template", Options{Template: "testdata/nope.yaml"}, "nope.yaml"},
+		{"bad parameter", Options{Template: "testdata/template.yaml", Parameters: map[string]string{"Nope": "1"}}, "Nope"},
+		{"port in use", Options{Template: "testdata/template.yaml", Port: busy.Addr().(*net.TCPAddr).Port}, "--port"},
+		{"unknown function in FunctionEnv", Options{Template: "testdata/template.yaml", FunctionEnv: map[string]map[string]string{"GhostFunction": {"A": "b"}}}, "GhostFunction"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.StateDir, tt.opts.Output = t.TempDir(), io.Discard
+			st, err := Start(context.Background(), tt.opts)
+			require.Error(t, err)
+			assert.Nil(t, st)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
 }
