@@ -31,7 +31,7 @@ SQS, STS) behind one AWS endpoint on 127.0.0.1, creates the template's
 resources, uploads the Glue scripts and serves the template's API. Point the
 AWS CLI, boto3 or an SDK at it with AWS_ENDPOINT_URL. Runs until Ctrl-C.`
 
-// upFlags are the flags `up` and `demo` share.
+// upFlags are the flags of `up`.
 type upFlags struct {
 	template  string
 	overrides stringList
@@ -44,7 +44,7 @@ type upFlags struct {
 	verbose   bool
 }
 
-func (u *upFlags) register(fs *flag.FlagSet, defaultPort int, defaultSpeed float64) {
+func (u *upFlags) register(fs *flag.FlagSet, defaultPort, defaultAPIPort int, defaultSpeed float64) {
 	fs.StringVar(&u.template, "template", "template.yaml", "the SAM template")
 	fs.StringVar(&u.template, "t", "template.yaml", "shorthand for --template")
 	fs.Var(&u.overrides, "parameter-overrides", "template parameters, like sam: 'Key=Value Key2=Value2' (repeatable)")
@@ -52,7 +52,7 @@ func (u *upFlags) register(fs *flag.FlagSet, defaultPort int, defaultSpeed float
 	fs.StringVar(&u.region, "region", samtemplate.DefaultRegion, "AWS region of the local cloud")
 	fs.StringVar(&u.stackName, "stack-name", samtemplate.DefaultStackName, "stack name: AWS::StackName and the prefix of generated resource names")
 	fs.IntVar(&u.port, "port", defaultPort, "port of the AWS endpoint on 127.0.0.1 (0 picks a free one)")
-	fs.IntVar(&u.apiPort, "api-port", 0, "port of the template's API on 127.0.0.1 (0 picks a free one)")
+	fs.IntVar(&u.apiPort, "api-port", defaultAPIPort, "port of the template's API on 127.0.0.1 (0 picks a free one)")
 	fs.Float64Var(&u.speed, "speed", defaultSpeed, "clock factor: every emulated wait (Wait states, polling, schedules, retries, instance start-up) is this many times shorter")
 	fs.BoolVar(&u.verbose, "verbose", false, "log the services' own problems to stderr")
 }
@@ -78,10 +78,7 @@ func (u *upFlags) options(out io.Writer, clk clock.Clock) (stack.Options, error)
 func runUp(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet("up", upUsage, c.stderr)
 	var u upFlags
-	u.register(fs, endpoint.DefaultPort, 1)
-	apiPort := fs.Lookup("api-port")
-	apiPort.DefValue = "3000"
-	_ = apiPort.Value.Set("3000")
+	u.register(fs, endpoint.DefaultPort, 3000, 1)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
