@@ -96,6 +96,20 @@ func scenarios() []scenario {
 			invariant: "the client gets 429 / 502 / 503 / 504 within INVOKE_TIMEOUT, never a 200 with an error inside, never a hang",
 			run:       runInference,
 		},
+		{
+			name:      "pipeline-throttling",
+			fault:     "the functions' Glue (StartJobRun, GetJobRun), SageMaker (training, model, endpoint config, endpoint) and Step Functions (StartExecution) calls throttled 1-2 times each",
+			invariant: "every throttle is retried with backoff and the pipeline succeeds: endpoint InService",
+			fullOnly:  true,
+			run:       runPipelineThrottling,
+		},
+		{
+			name:      "pipeline-permanent-failure",
+			fault:     "SageMaker refuses the training job (ValidationException) on every call",
+			invariant: "the execution fails, the failure notification names the cause, no endpoint configuration, endpoint or live record is made",
+			fullOnly:  true,
+			run:       runPipelinePermanentFailure,
+		},
 	}
 }
 

@@ -1,0 +1,235 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gomlops/mlops/localcloud/faultinject"
+	"github.com/gomlops/mlops/localcloud/stack"
+	"github.com/gomlops/mlops/shared/naming"
+	"github.com/gomlops/mlops/shared/pipeline"
+)
+
+// stackRun is the whole local cloud (localcloud/stack: Glue, SageMaker
+// with XGBoost, CloudWatch) with every AWS call the functions make going
+// through a fault-injecting proxy in front of its endpoint.
+type stackRun struct {
+	st                                  *stack.Stack
+	inj                                 *faultinject.Injector
+	s3                                  *s3.Client
+	sfn                                 *sfn.Client
+	sm                                  *sagemaker.Client
+	raw, artifacts, endpoint, machine   string
+	topic                               string
+	functionsThroughProxy, stateDirPath string
+}
+
+// startStack starts the stack for a pipeline scenario, or skips when the
+// machine cannot train (no python3-xgboost).
+func startStack(t *testing.T, inj *faultinject.Injector) *stackRun {
+	t.Helper()
+	if err := exec.Command("/usr/bin/python3", "-c", "import xgboost").Run(); err != nil {
+		t.Skip("python3-xgboost is not installed: the local SageMaker cannot train (make check-tools installs it)")
+	}
+	var target atomic.Pointer[url.URL]
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target.Load())
+		r.Out.Host = r.In.Host
+	}}
+	front := httptest.NewServer(inj.Wrap(proxy))
+	t.Cleanup(front.Close)
+
+	stateDir := t.TempDir()
+	require.NoError(t, linkBuildCache(stateDir, ""))
+	fnEnv := map[string]map[string]string{}
+	for _, id := range []string{"IngestFunction", "PrepareFunction", "TrainFunction", "DeployFunction"} {
+		fnEnv[id] = map[string]string{"AWS_ENDPOINT_URL": front.URL}
+	}
+	logs := &lockedBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	st, err := stack.Start(ctx, stack.Options{
+		Template: filepath.Join(repoRoot(), "template.yaml"), StateDir: stateDir,
+		Clock: stack.NewWarp(10), Output: logs, FunctionEnv: fnEnv,
+		Timings: stack.Timings{TrainingStartup: 5 * time.Second, EndpointProvision: 10 * time.Second, CaptureFlush: 24 * time.Hour, AlarmPoll: time.Minute},
+	})
+	require.NoError(t, err, "start the stack; logs under %s/logs", stateDir)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = st.Close(ctx)
+	})
+	u, err := url.Parse(st.EndpointURL())
+	require.NoError(t, err)
+	target.Store(u)
+
+	tpl := st.Template
+	topic, _ := tpl.Ref("Topic")
+	cfg := st.AWSConfig()
+	return &stackRun{
+		st: st, inj: inj, s3: s3.NewFromConfig(cfg), sfn: sfn.NewFromConfig(cfg), sm: sagemaker.NewFromConfig(cfg),
+		raw: tpl.PhysicalName("RawBucket"), artifacts: tpl.PhysicalName("ArtifactsBucket"),
+		endpoint: tpl.Parameters["EndpointName"], machine: tpl.ARN("PipelineStateMachine"), topic: topic,
+		functionsThroughProxy: front.URL, stateDirPath: stateDir,
+	}
+}
+
+// dataset runs scripts/gen_dataset.py.
+func dataset(t *testing.T, mode string, seed, rows int) []byte {
+	t.Helper()
+	cmd := exec.Command("python3", filepath.Join(repoRoot(), "scripts", "gen_dataset.py"), "--mode", mode, "--seed", fmt.Sprint(seed), "--rows", fmt.Sprint(rows))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	return out
+}
+
+// runPipeline uploads a dataset and waits for the execution it starts to
+// end; it returns the execution ARN and how it ended.
+func (r *stackRun) runPipeline(t *testing.T, key string, body []byte) (arn, status, errName, cause string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	before := map[string]bool{}
+	list, err := r.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(r.machine)})
+	require.NoError(t, err)
+	for _, e := range list.Executions {
+		before[aws.ToString(e.ExecutionArn)] = true
+	}
+	_, err = r.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.raw), Key: aws.String(key), Body: bytes.NewReader(body), ContentType: aws.String("text/csv")})
+	require.NoError(t, err)
+	require.True(t, waitFor(2*time.Minute, func() bool {
+		list, err := r.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(r.machine)})
+		if err != nil {
+			return false
+		}
+		for _, e := range list.Executions {
+			if !before[aws.ToString(e.ExecutionArn)] {
+				arn = aws.ToString(e.ExecutionArn)
+				return true
+			}
+		}
+		return false
+	}), "no execution started for s3://%s/%s", r.raw, key)
+	out, err := r.st.StepFunctions.AwaitExecution(ctx, arn)
+	require.NoError(t, err, "execution %s did not end", arn)
+	return arn, out.Status, out.Error, out.Cause
+}
+
+// injectedBy counts the injected faults by service/operation.
+func injectedBy(inj *faultinject.Injector) map[string]int {
+	out := map[string]int{}
+	for _, r := range inj.Injected() {
+		out[r.Service+":"+r.Operation]++
+	}
+	return out
+}
+
+func sortedCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s×%d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// runPipelineThrottling throttles the functions' Glue, SageMaker and Step
+// Functions calls and expects the pipeline to succeed anyway.
+func runPipelineThrottling(t *testing.T, _ Guards) Outcome {
+	throttle := func(service, op string, n int) faultinject.Rule {
+		return faultinject.Rule{ID: service + "-" + op, Service: service, Operation: op, Action: faultinject.ActionThrottle, Count: n}
+	}
+	inj := newInjector(t,
+		throttle("states", "StartExecution", 2),
+		throttle("glue", "StartJobRun", 2),
+		throttle("glue", "GetJobRun", 2),
+		throttle("sagemaker", "CreateTrainingJob", 2),
+		throttle("sagemaker", "DescribeTrainingJob", 2),
+		throttle("sagemaker", "CreateModel", 1),
+		throttle("sagemaker", "CreateEndpointConfig", 1),
+		throttle("sagemaker", "CreateEndpoint", 1),
+		throttle("sagemaker", "DescribeEndpoint", 2),
+	)
+	r := startStack(t, inj)
+	arn, status, errName, cause := r.runPipeline(t, "raw/churn-throttled.csv", dataset(t, "train", 42, 800))
+	got := injectedBy(inj)
+	var missing []string
+	for _, rule := range inj.Rules() {
+		if rule.Applied == 0 {
+			missing = append(missing, rule.ID)
+		}
+	}
+	ctx := context.Background()
+	ep, err := r.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(r.endpoint)})
+	epState := "absent"
+	if err == nil {
+		epState = string(ep.EndpointStatus) + " on " + aws.ToString(ep.EndpointConfigName)
+	}
+	return Outcome{
+		Held:     status == "SUCCEEDED" && len(missing) == 0 && err == nil && ep.EndpointStatus == "InService",
+		Detail:   fmt.Sprintf("execution %s (%s %s); endpoint %s; throttles injected: %s; rules that never fired: %v", status, errName, truncate(cause, 200), epState, sortedCounts(got), missing),
+		Evidence: fmt.Sprintf("execution history of %s; function logs under %s/logs", arn, r.stateDirPath),
+	}
+}
+
+// runPipelinePermanentFailure makes SageMaker refuse the training job for
+// good and expects a failed execution, a failure notification naming the
+// cause, and no endpoint configuration.
+func runPipelinePermanentFailure(t *testing.T, _ Guards) Outcome {
+	inj := newInjector(t, faultinject.Rule{ID: "training-refused", Service: "sagemaker", Operation: "CreateTrainingJob", Action: faultinject.ActionFail,
+		Error: "ValidationException", Status: 400, Message: "chaos: the training image cannot be pulled"})
+	r := startStack(t, inj)
+	arn, status, errName, cause := r.runPipeline(t, "raw/churn-refused.csv", dataset(t, "train", 7, 400))
+	ctx := context.Background()
+
+	outbox, err := r.st.SNS.Outbox(r.topic)
+	require.NoError(t, err)
+	notified := false
+	for _, m := range outbox {
+		if strings.Contains(m.Subject+" "+m.Message, "the training image cannot be pulled") {
+			notified = true
+		}
+	}
+	// The deploy step would have named its configuration after the
+	// execution (naming.Resource); it must not exist.
+	configName := naming.Resource("config", arn[strings.LastIndex(arn, ":")+1:])
+	_, cfgErr := r.sm.DescribeEndpointConfig(ctx, &sagemaker.DescribeEndpointConfigInput{EndpointConfigName: aws.String(configName)})
+	_, epErr := r.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(r.endpoint)})
+	_, liveErr := r.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(r.artifacts), Key: aws.String(pipeline.RegistryKey(r.endpoint))})
+	return Outcome{
+		Held: status == "FAILED" && notified && cfgErr != nil && epErr != nil && liveErr != nil,
+		Detail: fmt.Sprintf("execution %s (%s: %s); failure notification with the cause: %v; endpoint config %s exists: %v; endpoint exists: %v; live record exists: %v",
+			status, errName, truncate(cause, 160), notified, configName, cfgErr == nil, epErr == nil, liveErr == nil),
+		Evidence: fmt.Sprintf("execution history of %s; SNS outbox %s (%d messages)", arn, r.st.SNS.OutboxPath(), len(outbox)),
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
