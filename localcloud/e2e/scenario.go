@@ -896,9 +896,15 @@ func (r *runner) driftAndRetrain(ctx context.Context, first *pipeline.LiveModel,
 	if _, err := r.st.Lambda.Invoke(ctx, r.monitorFn, []byte(`{}`)); err != nil {
 		return r.fail(stage, fmt.Errorf("invoke %s: %w", r.monitorFn, err), r.monitorFn)
 	}
-	score, ok := r.driftScore(seen)
-	if !ok {
-		return r.fail(stage, errors.New("the monitor emitted no DriftScore for the drifted traffic"), r.monitorFn)
+	// The function's output may trail its response a little; CloudWatch
+	// has ingested a line by the time the scenario's hook records it.
+	var score float64
+	if err := poll(ctx, 10*time.Second, func() (bool, error) {
+		var ok bool
+		score, ok = r.driftScore(seen)
+		return ok, nil
+	}); err != nil {
+		return r.fail(stage, fmt.Errorf("the monitor emitted no DriftScore for the drifted traffic: %w", err), r.monitorFn)
 	}
 	r.step(true, stage, "on-demand run: DriftScore %.3f (EMF → CloudWatch)", score)
 
