@@ -196,10 +196,11 @@ func CheckSize(name string, raw, zipped int64, b Budget) error {
 // function then forbidden entry (as in Forbidden).
 type Exceptions map[string]map[string]string
 
-// exceptionLine is one recorded exception in BENCHMARKS.md:
-//
-//   - gate exception: <function> <forbidden entry>: <why>
-var exceptionLine = regexp.MustCompile(`^\s*[-*]\s+gate exception:\s+(\S+)\s+(\S+):\s*(.*?)\s*$`)
+// exceptionLine is one recorded exception in BENCHMARKS.md, a Markdown
+// bullet of the form "- gate exception: <function> <forbidden entry>: <why>".
+// A line indented by four spaces or more is a code block (an example of the
+// syntax, say) and does not count.
+var exceptionLine = regexp.MustCompile(`^ {0,3}[-*]\s+gate exception:\s+(\S+)\s+(\S+):\s*(.*?)\s*$`)
 
 // ParseExceptions reads the exceptions recorded in BENCHMARKS.md. An
 // exception without a reason, or for an entry that is not forbidden, is an

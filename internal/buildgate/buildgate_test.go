@@ -234,6 +234,7 @@ func TestParseExceptions(t *testing.T) {
 			want: Exceptions{"monitor": {"github.com/aws/aws-sdk-go/": "X-Ray pays here, see table"}}},
 		{name: "star bullet", md: "* gate exception: infer net/rpc: measured\n", want: Exceptions{"infer": {"net/rpc": "measured"}}},
 		{name: "no reason", md: "- gate exception: infer net/rpc:\n", wantErr: "gives no reason"},
+		{name: "indented example is a code block", md: "    - gate exception: <function> <entry>: <why>\n", want: Exceptions{}},
 		{name: "not a forbidden entry", md: "- gate exception: infer fmt: because\n", wantErr: "not a forbidden entry"},
 	}
 	for _, tt := range tests {
