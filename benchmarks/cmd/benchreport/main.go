@@ -478,6 +478,13 @@ func (r *report) proxy() {
 	r.p("")
 }
 
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
 func safeDiv(a, b float64) float64 {
 	if b == 0 {
 		return 0
@@ -514,7 +521,7 @@ func (r *report) warm() {
 		r.p("")
 	}
 	if c, ok := r.goBench("functions/infer", "BenchmarkHandlePredictWithEventCodec"); ok {
-		r.p("With the Lambda runtime's JSON decoding of the event and encoding of the response: %.0f allocs/op, %.0f ns/op.", c.Metrics["allocs/op"], c.Metrics["ns/op"])
+		r.p("BenchmarkHandlePredictWithEventCodec adds the Lambda runtime's JSON decoding of the event and encoding of the response (against the same in-process server): %.0f allocs/op, %.0f ns/op.", c.Metrics["allocs/op"], c.Metrics["ns/op"])
 		r.p("")
 	}
 	if r.in.benchstat != "" {
@@ -679,8 +686,8 @@ func (r *report) tracing() {
 			coldBudget = 5
 		}
 		within = within && cx.FirstResponse.P50 <= coldBudget
-		r.p("| %s | %s → %s (%+.0f%%) | %s → %s | %.2f → %.2f ms (%.1fx) | %.2f → %.2f ms | %v |", n, mib(p.Raw), mib(x.Raw), 100*float64(x.Raw-p.Raw)/float64(p.Raw),
-			mib(p.Zipped), mib(x.Zipped), cp.FirstResponse.P50, cx.FirstResponse.P50, safeDiv(cx.FirstResponse.P50, cp.FirstResponse.P50), ip, ix, within)
+		r.p("| %s | %s → %s (%+.0f%%) | %s → %s | %.2f → %.2f ms (%.1fx) | %.2f → %.2f ms | %s |", n, mib(p.Raw), mib(x.Raw), 100*float64(x.Raw-p.Raw)/float64(p.Raw),
+			mib(p.Zipped), mib(x.Zipped), cp.FirstResponse.P50, cx.FirstResponse.P50, safeDiv(cx.FirstResponse.P50, cp.FirstResponse.P50), ip, ix, yesNo(within))
 	}
 	li, ok1 := r.latency("infer")
 	lx, ok2 := r.latency("infer-xray")
