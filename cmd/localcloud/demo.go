@@ -75,5 +75,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "\nEvery stage happened in %.1fs: accuracy %.3f on %d held-out rows (true relationship %.3f); endpoint configuration %s → %s.\n",
 		time.Since(began).Seconds(), fig.Accuracy, fig.Predictions, fig.Optimal, fig.FirstConfig, fig.RetrainConfig)
+	fmt.Fprintf(c.stdout, "Logs: %s (every function, Glue, SageMaker); SNS messages: %s.\n",
+		filepath.Join(*stateDir, "logs"), filepath.Join(*stateDir, "sns", "outbox.jsonl"))
 	return nil
 }
