@@ -115,4 +115,4 @@ upload-glue-script: ## copy scripts/prepare.py to the artifacts bucket of ENV
 
 .PHONY: clean
 clean: ## remove build outputs
-	rm -rf $(BUILD_DIR) .aws-sam
+	rm -rf $(BUILD_DIR) .aws-sam benchmarks/testdata/variants benchmarks/peers/node/node_modules benchmarks/results/lambda.log
