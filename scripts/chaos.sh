@@ -3,6 +3,9 @@
 # scenario under its fault, and each guard-removal run that must break its
 # invariant. Prints the report (scenario, fault, invariant, PASS/FAIL,
 # evidence) and exits non-zero when a run did not go as expected.
+# Each run's state (function logs, queues, SNS outbox, execution
+# histories) is kept under <report dir>/chaos/<test name>/, where the
+# report's evidence points.
 # Usage: scripts/chaos.sh [report file]   (default .localcloud/chaos-report.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +15,7 @@ rm -f "$report"
 status=0
 AWS_XRAY_CONTEXT_MISSING=IGNORE_ERROR go test -count=1 -timeout 20m ./localcloud/chaos \
   -run 'TestScenarios|TestGuardRemoval' -args -chaos.full -chaos.report="$(pwd)/$report" \
+  -chaos.keep="$(pwd)/$(dirname "$report")/chaos" \
   > "${report%.txt}.log" 2>&1 || status=$?
 if [ -s "$report" ]; then
   echo "== chaos report (also in $report; test output in ${report%.txt}.log)"

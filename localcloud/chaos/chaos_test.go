@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ var (
 	full       = flag.Bool("chaos.full", false, "run every scenario with more repetitions (make chaos); the default is the make-test budget")
 	reportPath = flag.String("chaos.report", "", "also write the report to this file")
 	verbose    = flag.Bool("chaos.logs", false, "stream the functions' logs to stderr")
+	keepDir    = flag.String("chaos.keep", "", "keep each run's state (logs, queues, SNS outbox, execution histories) under this directory instead of a temporary one")
 )
 
 // report collects every scenario run of this test binary.
@@ -84,7 +86,7 @@ func scenarios() []scenario {
 		},
 		{
 			name:      "alarm-burst",
-			fault:     "5 drift-alarm transitions into ALARM within seconds, each delivered 3 times at once, flapping back to OK in between",
+			fault:     "3 (full: 5) drift-alarm transitions into ALARM within seconds, each delivered 3 times at once, flapping back to OK in between",
 			invariant: "exactly one retraining execution inside the cooldown window",
 			guard:     "RETRAIN_COOLDOWN (and the per-window execution name)",
 			without:   Guards{NoCooldown: true},
@@ -109,6 +111,13 @@ func scenarios() []scenario {
 			invariant: "the execution fails, the failure notification names the cause, no endpoint configuration, endpoint or live record is made",
 			fullOnly:  true,
 			run:       runPipelinePermanentFailure,
+		},
+		{
+			name:      "endpoint-update-fails",
+			fault:     "after a first model is live, SageMaker refuses the endpoint update of the next pipeline (ValidationException)",
+			invariant: "the deployment is reported failed (execution FAILED, notification with the cause) and the previous model keeps serving (same configuration InService, live record unchanged, predictions answer)",
+			fullOnly:  true,
+			run:       runEndpointUpdateFails,
 		},
 	}
 }
@@ -151,7 +160,7 @@ func TestGuardRemoval(t *testing.T) {
 // startCloud starts a Cloud for one scenario and stops it at the end.
 func startCloud(t *testing.T, opts Options) *Cloud {
 	t.Helper()
-	opts.StateDir = t.TempDir()
+	opts.StateDir = stateDir(t)
 	if *verbose {
 		opts.Output = os.Stderr
 	}
@@ -159,6 +168,20 @@ func startCloud(t *testing.T, opts Options) *Cloud {
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c
+}
+
+// stateDir is the run's state directory: kept under -chaos.keep (emptied
+// first), else temporary.
+func stateDir(t *testing.T) string {
+	t.Helper()
+	if *keepDir == "" {
+		return t.TempDir()
+	}
+	dir, err := filepath.Abs(filepath.Join(*keepDir, strings.ReplaceAll(t.Name(), "/", "_")))
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	return dir
 }
 
 func newInjector(t *testing.T, rules ...faultinject.Rule) *faultinject.Injector {

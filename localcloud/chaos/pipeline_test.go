@@ -3,6 +3,7 @@ package chaos
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/stretchr/testify/require"
 
@@ -56,7 +58,7 @@ func startStack(t *testing.T, inj *faultinject.Injector) *stackRun {
 	front := httptest.NewServer(inj.Wrap(proxy))
 	t.Cleanup(front.Close)
 
-	stateDir := t.TempDir()
+	stateDir := stateDir(t)
 	require.NoError(t, linkBuildCache(stateDir, ""))
 	fnEnv := map[string]map[string]string{}
 	for _, id := range []string{"IngestFunction", "PrepareFunction", "TrainFunction", "DeployFunction"} {
@@ -232,4 +234,74 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// runEndpointUpdateFails deploys a first model, then makes SageMaker
+// refuse the endpoint update of a second pipeline: the deployment must be
+// reported as failed and the first model must keep serving.
+func runEndpointUpdateFails(t *testing.T, _ Guards) Outcome {
+	inj := newInjector(t)
+	r := startStack(t, inj)
+	body := dataset(t, "train", 42, 800)
+	firstARN, status, errName, cause := r.runPipeline(t, "raw/churn-v1.csv", body)
+	require.Equal(t, "SUCCEEDED", status, "the first pipeline must deploy (%s: %s)", errName, cause)
+	ctx := context.Background()
+	before, err := r.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(r.endpoint)})
+	require.NoError(t, err)
+	liveBefore := r.liveExecution(t)
+
+	_, err = inj.Add(faultinject.Rule{ID: "update-refused", Service: "sagemaker", Operation: "UpdateEndpoint", Action: faultinject.ActionFail,
+		Error: "ValidationException", Status: 400, Message: "chaos: the endpoint update is refused"})
+	require.NoError(t, err)
+	// The same data under a new key: a model exactly as good, which the
+	// quality gate lets through to the update.
+	secondARN, status, errName, cause := r.runPipeline(t, "raw/churn-v2.csv", body)
+
+	after, err := r.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(r.endpoint)})
+	require.NoError(t, err)
+	outbox, err := r.st.SNS.Outbox(r.topic)
+	require.NoError(t, err)
+	notified := false
+	for _, m := range outbox {
+		if strings.Contains(m.Message, secondARN[strings.LastIndex(secondARN, ":")+1:]) && strings.Contains(m.Message, "the endpoint update is refused") {
+			notified = true
+		}
+	}
+	serves, serveDetail := r.predict(t)
+	liveAfter := r.liveExecution(t)
+	sameConfig := aws.ToString(after.EndpointConfigName) == aws.ToString(before.EndpointConfigName)
+	return Outcome{
+		Held: status == "FAILED" && notified && sameConfig && after.EndpointStatus == "InService" && serves && liveAfter == liveBefore,
+		Detail: fmt.Sprintf("second execution %s (%s: %s); failure notified with the cause: %v; endpoint %s on %s (before: %s); live record: %s (before: %s); prediction: %s",
+			status, errName, truncate(cause, 120), notified, after.EndpointStatus, aws.ToString(after.EndpointConfigName), aws.ToString(before.EndpointConfigName), liveAfter, liveBefore, serveDetail),
+		Evidence: fmt.Sprintf("execution histories of %s and %s; SNS outbox %s; injected: %s", firstARN, secondARN, r.st.SNS.OutboxPath(), sortedCounts(injectedBy(inj))),
+	}
+}
+
+// liveExecution is the execution the live-model record names.
+func (r *stackRun) liveExecution(t *testing.T) string {
+	t.Helper()
+	out, err := r.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(r.artifacts), Key: aws.String(pipeline.RegistryKey(r.endpoint))})
+	if err != nil {
+		return "none (" + err.Error() + ")"
+	}
+	defer out.Body.Close()
+	var live pipeline.LiveModel
+	if err := json.NewDecoder(out.Body).Decode(&live); err != nil {
+		return "unreadable: " + err.Error()
+	}
+	return live.ExecutionName + " on " + live.EndpointConfigName
+}
+
+// predict sends one feature row to the endpoint.
+func (r *stackRun) predict(t *testing.T) (bool, string) {
+	t.Helper()
+	client := sagemakerruntime.NewFromConfig(r.st.AWSConfig())
+	out, err := client.InvokeEndpoint(context.Background(), &sagemakerruntime.InvokeEndpointInput{
+		EndpointName: aws.String(r.endpoint), ContentType: aws.String("text/csv"), Body: []byte("12,70.5,1,0\n"),
+	})
+	if err != nil {
+		return false, err.Error()
+	}
+	return len(bytes.TrimSpace(out.Body)) > 0, "200 " + strings.TrimSpace(string(out.Body))
 }
