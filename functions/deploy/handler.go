@@ -6,19 +6,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
@@ -28,6 +24,7 @@ import (
 	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/naming"
 	"github.com/gomlops/mlops/shared/pipeline"
+	"github.com/gomlops/mlops/shared/registry"
 )
 
 // CreateModelAPI is the SageMaker operation that registers a model.
@@ -82,7 +79,6 @@ const VariantName = "AllTraffic"
 const (
 	BakeSeconds            = 300
 	TerminationWaitSeconds = 0
-	maxRecordBytes         = 1 << 20
 	maxRollbackAlarms      = 10
 )
 
@@ -375,7 +371,7 @@ func (h *Handler) updateEndpoint(ctx context.Context, d pipeline.Deployment, cur
 // recoverPrevious fills the mode and previous configuration of a deployment
 // that already went through, from the registry record.
 func (h *Handler) recoverPrevious(ctx context.Context, d *pipeline.Deployment) error {
-	live, err := h.readRegistry(ctx)
+	live, err := registry.Read(ctx, h.Reader, h.Config.ArtifactsBucket, h.Config.EndpointName)
 	if err != nil {
 		return err
 	}
@@ -394,33 +390,6 @@ func (h *Handler) recoverPrevious(ctx context.Context, d *pipeline.Deployment) e
 		}
 	}
 	return nil
-}
-
-// readRegistry returns the endpoint's registry record, nil when none exists.
-func (h *Handler) readRegistry(ctx context.Context) (*pipeline.LiveModel, error) {
-	key := pipeline.RegistryKey(h.Config.EndpointName)
-	uri := "s3://" + h.Config.ArtifactsBucket + "/" + key
-	out, err := h.Reader.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(h.Config.ArtifactsBucket), Key: aws.String(key)})
-	var noKey *s3types.NoSuchKey
-	switch {
-	case errors.As(err, &noKey) || faults.Code(err) == "NoSuchKey":
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("read registry record %s: %w", uri, err)
-	}
-	defer out.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(out.Body, maxRecordBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read registry record %s: %w", uri, err)
-	}
-	var live pipeline.LiveModel
-	if len(body) > maxRecordBytes {
-		return nil, faults.Invalidf("registry record %s is larger than %d bytes", uri, maxRecordBytes)
-	}
-	if err := json.Unmarshal(body, &live); err != nil {
-		return nil, faults.Invalidf("registry record %s is not a live-model record: %v", uri, err)
-	}
-	return &live, nil
 }
 
 // Status reports the deployment's progress. When the endpoint serves the new
@@ -483,22 +452,10 @@ func (h *Handler) record(ctx context.Context, req pipeline.DeployRequest, d pipe
 		PreviousEndpointConfigName: d.PreviousEndpointConfigName,
 		DeployedAt:                 h.Now().UTC(),
 	}
-	body, err := json.Marshal(live)
-	if err != nil {
-		return fmt.Errorf("encode registry record: %w", err)
-	}
-	// The per-configuration record first: a rollback restores it, so it must
-	// exist whenever the live record names its configuration.
-	for _, key := range []string{pipeline.ConfigRecordKey(d.EndpointName, d.EndpointConfigName), pipeline.RegistryKey(d.EndpointName)} {
-		_, err = h.Writer.PutObject(ctx, &s3.PutObjectInput{
-			Bucket:      aws.String(h.Config.ArtifactsBucket),
-			Key:         aws.String(key),
-			Body:        bytes.NewReader(body),
-			ContentType: aws.String("application/json"),
-		})
-		if err != nil {
-			return fmt.Errorf("write registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
-		}
+	// Write stores the configuration's record before the live one, which
+	// the rollback in remediation relies on.
+	if err := registry.Write(ctx, h.Writer, h.Config.ArtifactsBucket, live); err != nil {
+		return err
 	}
 	h.Log.InfoContext(ctx, "live model recorded", "endpoint", d.EndpointName, "config", d.EndpointConfigName, "previous", d.PreviousEndpointConfigName)
 	return nil

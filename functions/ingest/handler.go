@@ -31,6 +31,7 @@ import (
 	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/naming"
 	"github.com/gomlops/mlops/shared/pipeline"
+	"github.com/gomlops/mlops/shared/registry"
 )
 
 // StartExecutionAPI is the Step Functions operation ingest uses.
@@ -184,15 +185,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 
 // modelIsLive reports whether the endpoint has a live-model record.
 func (h *Handler) modelIsLive(ctx context.Context) (bool, error) {
-	key := pipeline.RegistryKey(h.Config.EndpointName)
-	_, err := h.Registry.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(h.Config.ArtifactsBucket), Key: aws.String(key)})
-	switch {
-	case err == nil:
-		return true, nil
-	case faults.KindOf(err) == faults.NotFound:
-		return false, nil
-	}
-	return false, fmt.Errorf("head registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
+	return registry.Exists(ctx, h.Registry, h.Config.ArtifactsBucket, h.Config.EndpointName)
 }
 
 // emit records one count; a metric that cannot be written is logged, never

@@ -27,6 +27,7 @@ import (
 	"github.com/gomlops/mlops/shared/faults"
 	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/pipeline"
+	"github.com/gomlops/mlops/shared/registry"
 )
 
 // S3API is what the monitor needs from S3.
@@ -190,23 +191,15 @@ func (h *Handler) run(ctx context.Context) (Result, error) {
 
 // liveModel reads the registry record; nil when nothing was deployed yet.
 func (h *Handler) liveModel(ctx context.Context) (*pipeline.LiveModel, error) {
+	live, err := registry.Read(ctx, h.S3, h.Config.ArtifactsBucket, h.Config.EndpointName)
+	if err != nil || live == nil {
+		return nil, err
+	}
 	key := pipeline.RegistryKey(h.Config.EndpointName)
-	out, err := h.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(h.Config.ArtifactsBucket), Key: aws.String(key)})
-	if err != nil {
-		if faults.KindOf(err) == faults.NotFound {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("get registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
-	}
-	defer out.Body.Close()
-	var live pipeline.LiveModel
-	if err := json.NewDecoder(io.LimitReader(out.Body, 1<<20)).Decode(&live); err != nil {
-		return nil, faults.Invalidf("registry record s3://%s/%s: %v", h.Config.ArtifactsBucket, key, err)
-	}
 	if live.BaselineURI == "" {
 		return nil, faults.Invalidf("registry record s3://%s/%s has no baselineUri", h.Config.ArtifactsBucket, key)
 	}
-	return &live, nil
+	return live, nil
 }
 
 // maxBaselineBytes bounds the baseline document (a few KiB in practice).

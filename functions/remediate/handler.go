@@ -42,6 +42,7 @@ import (
 	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/naming"
 	"github.com/gomlops/mlops/shared/pipeline"
+	"github.com/gomlops/mlops/shared/registry"
 )
 
 // S3API is what remediation needs from S3.
@@ -373,24 +374,7 @@ func (h *Handler) record(ctx context.Context, key string, d Decision) {
 
 // liveModel reads the registry record; nil when nothing was deployed.
 func (h *Handler) liveModel(ctx context.Context) (*pipeline.LiveModel, error) {
-	key := pipeline.RegistryKey(h.Config.EndpointName)
-	out, err := h.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(h.Config.ArtifactsBucket), Key: aws.String(key)})
-	if err != nil {
-		if faults.KindOf(err) == faults.NotFound {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("get registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
-	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(out.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
-	}
-	var live pipeline.LiveModel
-	if err := json.Unmarshal(data, &live); err != nil {
-		return nil, faults.Invalidf("registry record s3://%s/%s: %v", h.Config.ArtifactsBucket, key, err)
-	}
-	return &live, nil
+	return registry.Read(ctx, h.S3, h.Config.ArtifactsBucket, h.Config.EndpointName)
 }
 
 // onDrift retrains on newer data, within the guards, or asks for data.
@@ -602,20 +586,7 @@ func (h *Handler) onErrors(ctx context.Context, d Decision, now time.Time) (Deci
 // configRecord reads the registry record deploy wrote when config went
 // live; nil when there is none (a deployment older than these records).
 func (h *Handler) configRecord(ctx context.Context, config string) ([]byte, error) {
-	key := pipeline.ConfigRecordKey(h.Config.EndpointName, config)
-	out, err := h.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(h.Config.ArtifactsBucket), Key: aws.String(key)})
-	if err != nil {
-		if faults.KindOf(err) == faults.NotFound {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("get registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
-	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(out.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read registry record s3://%s/%s: %w", h.Config.ArtifactsBucket, key, err)
-	}
-	return data, nil
+	return registry.ReadConfigRecord(ctx, h.S3, h.Config.ArtifactsBucket, h.Config.EndpointName, config)
 }
 
 // restoreLive writes record as the live registry record and reports
@@ -625,12 +596,8 @@ func (h *Handler) restoreLive(ctx context.Context, record []byte, d *Decision) b
 		d.Reason += fmt.Sprintf("; the registry has no record of %s, so the live record still names the rolled-back configuration: redeploy to restore monitoring's baseline", d.EndpointConfigName)
 		return false
 	}
-	key := pipeline.RegistryKey(h.Config.EndpointName)
-	if _, err := h.S3.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(h.Config.ArtifactsBucket), Key: aws.String(key),
-		Body: bytes.NewReader(record), ContentType: aws.String("application/json"),
-	}); err != nil {
-		h.Log.ErrorContext(ctx, "rolled back, but could not restore the live registry record", "key", key, "error", err)
+	if err := registry.Restore(ctx, h.S3, h.Config.ArtifactsBucket, h.Config.EndpointName, record); err != nil {
+		h.Log.ErrorContext(ctx, "rolled back, but could not restore the live registry record", "key", pipeline.RegistryKey(h.Config.EndpointName), "error", err)
 		d.Reason += fmt.Sprintf("; could not restore the live registry record (%v): monitoring still uses the rolled-back model's baseline", faults.KindOf(err))
 		return false
 	}

@@ -9,14 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
@@ -26,6 +24,7 @@ import (
 	"github.com/gomlops/mlops/shared/metrics"
 	"github.com/gomlops/mlops/shared/naming"
 	"github.com/gomlops/mlops/shared/pipeline"
+	"github.com/gomlops/mlops/shared/registry"
 )
 
 // CreateTrainingJobAPI is the SageMaker operation that launches a job.
@@ -68,9 +67,6 @@ type Config struct {
 	Hyperparameters map[string]string
 	ObjectiveMetric string
 }
-
-// maxRecordBytes bounds the registry record train reads.
-const maxRecordBytes = 1 << 20
 
 // LoadConfig reads Config. region is the function's AWS region, used for the
 // default built-in XGBoost image when TRAINING_IMAGE is unset.
@@ -360,28 +356,14 @@ func findMetric(list []smtypes.MetricData, name string) *pipeline.MetricValue {
 // endpoint from its registry record; nil when no model is live yet, or when
 // the live model was judged on another metric (not comparable).
 func (h *Handler) liveMetric(ctx context.Context) (*pipeline.MetricValue, error) {
-	key := pipeline.RegistryKey(h.Config.EndpointName)
-	uri := "s3://" + h.Config.ArtifactsBucket + "/" + key
-	out, err := h.Registry.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(h.Config.ArtifactsBucket), Key: aws.String(key)})
-	var noKey *s3types.NoSuchKey
-	switch {
-	case errors.As(err, &noKey) || faults.Code(err) == "NoSuchKey":
+	live, err := registry.Read(ctx, h.Registry, h.Config.ArtifactsBucket, h.Config.EndpointName)
+	if err != nil {
+		return nil, err
+	}
+	uri := "s3://" + h.Config.ArtifactsBucket + "/" + pipeline.RegistryKey(h.Config.EndpointName)
+	if live == nil {
 		h.Log.InfoContext(ctx, "no live model yet", "registry", uri)
 		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("read registry record %s: %w", uri, err)
-	}
-	defer out.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(out.Body, maxRecordBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read registry record %s: %w", uri, err)
-	}
-	if len(body) > maxRecordBytes {
-		return nil, faults.Invalidf("registry record %s is larger than %d bytes", uri, maxRecordBytes)
-	}
-	var live pipeline.LiveModel
-	if err := json.Unmarshal(body, &live); err != nil {
-		return nil, faults.Invalidf("registry record %s is not a live-model record: %v", uri, err)
 	}
 	if live.Metric == nil || live.Metric.Name != h.Config.ObjectiveMetric {
 		h.Log.WarnContext(ctx, "live model has no comparable metric", "registry", uri, "want", h.Config.ObjectiveMetric, "live", live.Metric)
