@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/clock"
 	"github.com/gomlops/mlops/localcloud/sagemakeremu"
 	"github.com/gomlops/mlops/localcloud/samtemplate"
@@ -15,47 +16,23 @@ import (
 	"github.com/gomlops/mlops/localcloud/sqsemu"
 )
 
-// The emulators publish AWS-owned metrics through their own small sinks;
-// the local cloud's stack adapts this service to them
+// The emulators publish AWS-owned metrics to an awsmetrics.Sink; the local
+// cloud's stack adapts this service to it
 // (localcloud/stack/metrics_adapter.go). These tests use the same
 // conversion, so the datapoints the emulators publish meet the template's
 // alarms exactly as they would in the running local cloud.
 
-// fromEmulator converts one emulator datum (every emulator's MetricDatum
-// has these fields) to a Datum, as the stack's adapter does.
-func fromEmulator[D ~struct{ Name, Value string }](namespace, name string, dims []D, at time.Time, unit string, v float64) Datum {
-	out := Datum{Namespace: namespace, MetricName: name, Timestamp: at, Unit: unit, Values: []float64{v}, Dimensions: make([]Dimension, len(dims))}
-	for i, d := range dims {
-		out.Dimensions[i] = Dimension(d)
-	}
-	return out
-}
-
-func sageMakerSink(cw *Service) sagemakeremu.MetricsSinkFunc {
-	return func(data []sagemakeremu.MetricDatum) error {
+// emulatorSink adapts cw to the sink the emulators publish to, converting
+// each datum as the stack's adapter does.
+func emulatorSink(cw *Service) awsmetrics.SinkFunc {
+	return func(data []awsmetrics.Datum) error {
 		out := make([]Datum, len(data))
 		for i, d := range data {
-			out[i] = fromEmulator(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
-		}
-		return cw.PutMetricData(out)
-	}
-}
-
-func stepFunctionsSink(cw *Service) sfnemu.MetricsSinkFunc {
-	return func(data []sfnemu.MetricDatum) error {
-		out := make([]Datum, len(data))
-		for i, d := range data {
-			out[i] = fromEmulator(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
-		}
-		return cw.PutMetricData(out)
-	}
-}
-
-func sqsSink(cw *Service) sqsemu.MetricsSinkFunc {
-	return func(data []sqsemu.MetricDatum) error {
-		out := make([]Datum, len(data))
-		for i, d := range data {
-			out[i] = fromEmulator(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
+			out[i] = Datum{Namespace: d.Namespace, MetricName: d.MetricName, Timestamp: d.Timestamp, Unit: d.Unit, Values: []float64{d.Value},
+				Dimensions: make([]Dimension, len(d.Dimensions))}
+			for j, dim := range d.Dimensions {
+				out[i].Dimensions[j] = Dimension(dim)
+			}
 		}
 		return cw.PutMetricData(out)
 	}
@@ -93,10 +70,10 @@ func viewAlarm(t *testing.T, cw *Service, name string) AlarmView {
 // sageMakerCall is what sagemakeremu publishes for one InvokeEndpoint call
 // (see its publishInvocation): Invocations, Invocation4XXErrors and
 // Invocation5XXErrors (0 or 1), and latencies when the model answered.
-func sageMakerCall(endpoint, variant string, at time.Time, status int, modelLatency time.Duration) []sagemakeremu.MetricDatum {
-	dims := []sagemakeremu.MetricDimension{{Name: "EndpointName", Value: endpoint}, {Name: "VariantName", Value: variant}}
-	d := func(name, unit string, v float64) sagemakeremu.MetricDatum {
-		return sagemakeremu.MetricDatum{Namespace: sagemakeremu.MetricsNamespace, MetricName: name, Dimensions: dims, Timestamp: at, Unit: unit, Value: v}
+func sageMakerCall(endpoint, variant string, at time.Time, status int, modelLatency time.Duration) []awsmetrics.Datum {
+	dims := []awsmetrics.Dimension{{Name: "EndpointName", Value: endpoint}, {Name: "VariantName", Value: variant}}
+	d := func(name, unit string, v float64) awsmetrics.Datum {
+		return awsmetrics.Datum{Namespace: sagemakeremu.MetricsNamespace, MetricName: name, Dimensions: dims, Timestamp: at, Unit: unit, Value: v}
 	}
 	var e4, e5 float64
 	switch {
@@ -105,7 +82,7 @@ func sageMakerCall(endpoint, variant string, at time.Time, status int, modelLate
 	case status >= 400:
 		e4 = 1
 	}
-	return []sagemakeremu.MetricDatum{
+	return []awsmetrics.Datum{
 		d("Invocations", "None", 1), d("Invocation4XXErrors", "None", e4), d("Invocation5XXErrors", "None", e5),
 		d("ModelLatency", "Microseconds", float64(modelLatency.Microseconds())), d("OverheadLatency", "Microseconds", 300),
 	}
@@ -147,7 +124,7 @@ func TestEndpointErrorsAlarmSeesSageMakerMetrics(t *testing.T) {
 			cw, err := New(Options{StateDir: t.TempDir(), Clock: clk, Alarms: alarms})
 			require.NoError(t, err)
 			t.Cleanup(cw.Close)
-			sink := sageMakerSink(cw)
+			sink := emulatorSink(cw)
 			variant := allTraffic
 			if tt.variant != "" {
 				variant = tt.variant
@@ -193,7 +170,7 @@ func TestEndpointLatencyAlarmSeesSageMakerMetrics(t *testing.T) {
 			cw, err := New(Options{StateDir: t.TempDir(), Clock: clk, Alarms: templateAlarms(t, tpl, "EndpointLatencyAlarm")})
 			require.NoError(t, err)
 			t.Cleanup(cw.Close)
-			sink := sageMakerSink(cw)
+			sink := emulatorSink(cw)
 			for m := range 3 {
 				for i := range 100 {
 					latency := 3 * time.Millisecond
@@ -249,7 +226,7 @@ func TestPipelineFailuresAlarmSeesStepFunctionsMetrics(t *testing.T) {
 			cw, err := New(Options{StateDir: t.TempDir(), Clock: clk, Alarms: templateAlarms(t, tpl, "PipelineFailuresAlarm")})
 			require.NoError(t, err)
 			t.Cleanup(cw.Close)
-			sfn, err := sfnemu.New(sfnemu.Options{Clock: clk, Region: tpl.Region, AccountID: tpl.AccountID, Metrics: stepFunctionsSink(cw)})
+			sfn, err := sfnemu.New(sfnemu.Options{Clock: clk, Region: tpl.Region, AccountID: tpl.AccountID, Metrics: emulatorSink(cw)})
 			require.NoError(t, err)
 			t.Cleanup(func() { require.NoError(t, sfn.Close()) })
 			smARN, _, err := sfn.CreateStateMachine(sfnemu.CreateStateMachineInput{Name: pipelineName, Definition: tt.definition, RoleARN: "arn:aws:iam::123456789012:role/sfn"})
@@ -306,7 +283,7 @@ func TestDLQAlarmsSeeSQSMetrics(t *testing.T) {
 	cw, err := New(Options{StateDir: t.TempDir(), Clock: clk, Alarms: alarms})
 	require.NoError(t, err)
 	t.Cleanup(cw.Close)
-	sqs, err := sqsemu.New(sqsemu.Options{StateDir: t.TempDir(), Clock: clk, Region: tpl.Region, AccountID: tpl.AccountID, Queues: names, Metrics: sqsSink(cw)})
+	sqs, err := sqsemu.New(sqsemu.Options{StateDir: t.TempDir(), Clock: clk, Region: tpl.Region, AccountID: tpl.AccountID, Queues: names, Metrics: emulatorSink(cw)})
 	require.NoError(t, err)
 	ctx := context.Background()
 

@@ -4,47 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
+
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 )
 
 // MetricsNamespace is the CloudWatch namespace of Lambda's metrics.
 const MetricsNamespace = "AWS/Lambda"
 
-// MetricDimension is one dimension of a published metric.
-type MetricDimension struct {
-	Name  string
-	Value string
-}
+// MetricDatum is one datapoint Lambda publishes to CloudWatch. It is an
+// alias of awsmetrics.Datum, kept because localcloud/stack names it.
+type MetricDatum = awsmetrics.Datum
 
-// MetricDatum is one datapoint Lambda publishes to CloudWatch.
-type MetricDatum struct {
-	Namespace  string
-	MetricName string
-	Dimensions []MetricDimension
-	Timestamp  time.Time
-	// Unit is a CloudWatch unit ("Count", "Milliseconds").
-	Unit  string
-	Value float64
-}
-
-// MetricsSink receives the metrics Lambda publishes: the local
-// CloudWatch's PutMetricData behind a small adapter. It must not call
-// back into the Service.
-type MetricsSink interface {
-	PutMetricData(data []MetricDatum) error
-}
-
-// MetricsSinkFunc adapts a function to MetricsSink.
-type MetricsSinkFunc func(data []MetricDatum) error
-
-// PutMetricData calls f.
-func (f MetricsSinkFunc) PutMetricData(data []MetricDatum) error { return f(data) }
-
-func (s *Service) publish(fn *function, data []MetricDatum) {
+func (s *Service) publish(fn *function, data []awsmetrics.Datum) {
 	at := s.clock.Now()
 	for i := range data {
 		data[i].Namespace, data[i].Timestamp = MetricsNamespace, at
-		data[i].Dimensions = []MetricDimension{{Name: "FunctionName", Value: fn.cfg.Name}}
+		data[i].Dimensions = []awsmetrics.Dimension{{Name: "FunctionName", Value: fn.cfg.Name}}
 	}
 	if err := s.opts.Metrics.PutMetricData(data); err != nil {
 		fn.logs.writeLine(nil, fmt.Sprintf("local cloud: publish %s metrics: %v", MetricsNamespace, err))
@@ -64,7 +39,7 @@ func (s *Service) publishInvocation(fn *function, out *InvokeOutput, err error) 
 	if out.FunctionError != nil {
 		errs = 1
 	}
-	s.publish(fn, []MetricDatum{
+	s.publish(fn, []awsmetrics.Datum{
 		{MetricName: "Invocations", Unit: "Count", Value: 1},
 		{MetricName: "Errors", Unit: "Count", Value: errs},
 		{MetricName: "Duration", Unit: "Milliseconds", Value: ms(out.Duration)},
@@ -79,5 +54,5 @@ func (s *Service) publishThrottle(fn *function, err error) {
 	if s.opts.Metrics == nil || !errors.As(err, &apiErr) || apiErr.Status != http.StatusTooManyRequests {
 		return
 	}
-	s.publish(fn, []MetricDatum{{MetricName: "Throttles", Unit: "Count", Value: 1}})
+	s.publish(fn, []awsmetrics.Datum{{MetricName: "Throttles", Unit: "Count", Value: 1}})
 }

@@ -10,24 +10,25 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/clock"
 )
 
-// fakeMetrics is a hand-written MetricsSink that records every datum.
+// fakeMetrics is a hand-written awsmetrics.Sink that records every datum.
 type fakeMetrics struct {
 	mu   sync.Mutex
-	data []MetricDatum
+	data []awsmetrics.Datum
 	err  error
 }
 
-func (f *fakeMetrics) PutMetricData(data []MetricDatum) error {
+func (f *fakeMetrics) PutMetricData(data []awsmetrics.Datum) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.data = append(f.data, data...)
 	return f.err
 }
 
-func (f *fakeMetrics) take() []MetricDatum {
+func (f *fakeMetrics) take() []awsmetrics.Datum {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := f.data
@@ -87,10 +88,10 @@ func TestFunctionMetrics(t *testing.T) {
 				name = "fail"
 			}
 			counts := map[string]float64{}
-			var duration *MetricDatum
+			var duration *awsmetrics.Datum
 			for _, d := range sink.take() {
 				assert.Equal(t, "AWS/Lambda", d.Namespace)
-				assert.Equal(t, []MetricDimension{{Name: "FunctionName", Value: name}}, d.Dimensions)
+				assert.Equal(t, []awsmetrics.Dimension{{Name: "FunctionName", Value: name}}, d.Dimensions)
 				assert.True(t, t0.Equal(d.Timestamp), "timestamped on the emulator's clock")
 				if d.MetricName == "Duration" {
 					assert.Equal(t, "Milliseconds", d.Unit)

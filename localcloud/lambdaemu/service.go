@@ -39,6 +39,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/clock"
 	"github.com/gomlops/mlops/localcloud/samtemplate"
 )
@@ -99,7 +100,7 @@ type Options struct {
 	// Metrics receives the functions' metrics (AWS/Lambda, by
 	// FunctionName: Invocations, Errors, Throttles, Duration); nil
 	// publishes nothing.
-	Metrics MetricsSink
+	Metrics awsmetrics.Sink
 }
 
 // Service runs the functions. It is safe for concurrent use.

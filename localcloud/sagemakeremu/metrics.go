@@ -2,41 +2,17 @@ package sagemakeremu
 
 import (
 	"time"
+
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 )
 
 // MetricsNamespace is the CloudWatch namespace of SageMaker's endpoint
 // invocation metrics.
 const MetricsNamespace = "AWS/SageMaker"
 
-// MetricDimension is one dimension of a published metric.
-type MetricDimension struct {
-	Name  string
-	Value string
-}
-
-// MetricDatum is one datapoint SageMaker publishes to CloudWatch.
-type MetricDatum struct {
-	Namespace  string
-	MetricName string
-	Dimensions []MetricDimension
-	Timestamp  time.Time
-	// Unit is a CloudWatch unit ("None", "Microseconds").
-	Unit  string
-	Value float64
-}
-
-// MetricsSink receives the metrics SageMaker publishes: the local
-// CloudWatch's PutMetricData behind a small adapter. It must not call
-// back into the Service.
-type MetricsSink interface {
-	PutMetricData(data []MetricDatum) error
-}
-
-// MetricsSinkFunc adapts a function to MetricsSink.
-type MetricsSinkFunc func(data []MetricDatum) error
-
-// PutMetricData calls f.
-func (f MetricsSinkFunc) PutMetricData(data []MetricDatum) error { return f(data) }
+// MetricDatum is one datapoint SageMaker publishes to CloudWatch. It is an
+// alias of awsmetrics.Datum, kept because localcloud/stack names it.
+type MetricDatum = awsmetrics.Datum
 
 // invocationMeter follows one InvokeEndpoint call for its metrics. A nil
 // meter records nothing.
@@ -86,11 +62,11 @@ func (s *Service) publishInvocation(m *invocationMeter) {
 	case m.status >= 400:
 		e4 = 1
 	}
-	dims := []MetricDimension{{Name: "EndpointName", Value: m.endpoint}, {Name: "VariantName", Value: m.variant}}
-	datum := func(name, unit string, v float64) MetricDatum {
-		return MetricDatum{Namespace: MetricsNamespace, MetricName: name, Dimensions: dims, Timestamp: m.at, Unit: unit, Value: v}
+	dims := []awsmetrics.Dimension{{Name: "EndpointName", Value: m.endpoint}, {Name: "VariantName", Value: m.variant}}
+	datum := func(name, unit string, v float64) awsmetrics.Datum {
+		return awsmetrics.Datum{Namespace: MetricsNamespace, MetricName: name, Dimensions: dims, Timestamp: m.at, Unit: unit, Value: v}
 	}
-	data := []MetricDatum{
+	data := []awsmetrics.Datum{
 		datum("Invocations", "None", 1),
 		datum("Invocation4XXErrors", "None", e4),
 		datum("Invocation5XXErrors", "None", e5),

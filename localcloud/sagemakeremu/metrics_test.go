@@ -19,24 +19,25 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/clock"
 )
 
-// fakeMetrics is a hand-written MetricsSink that records every call.
+// fakeMetrics is a hand-written awsmetrics.Sink that records every call.
 type fakeMetrics struct {
 	mu    sync.Mutex
-	calls [][]MetricDatum
+	calls [][]awsmetrics.Datum
 	err   error
 }
 
-func (f *fakeMetrics) PutMetricData(data []MetricDatum) error {
+func (f *fakeMetrics) PutMetricData(data []awsmetrics.Datum) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, append([]MetricDatum(nil), data...))
+	f.calls = append(f.calls, append([]awsmetrics.Datum(nil), data...))
 	return f.err
 }
 
-func (f *fakeMetrics) take() [][]MetricDatum {
+func (f *fakeMetrics) take() [][]awsmetrics.Datum {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := f.calls
@@ -140,8 +141,8 @@ func TestInvocationMetrics(t *testing.T) {
 	rt := sagemakerruntime.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
 		BaseEndpoint: aws.String(rtSrv.URL), RetryMaxAttempts: 1})
 
-	dims := func(ep, variant string) []MetricDimension {
-		return []MetricDimension{{Name: "EndpointName", Value: ep}, {Name: "VariantName", Value: variant}}
+	dims := func(ep, variant string) []awsmetrics.Dimension {
+		return []awsmetrics.Dimension{{Name: "EndpointName", Value: ep}, {Name: "VariantName", Value: variant}}
 	}
 	tests := []struct {
 		name      string
@@ -177,14 +178,14 @@ func TestInvocationMetrics(t *testing.T) {
 			}
 			calls := sink.take()
 			require.Len(t, calls, 1, "one PutMetricData per call, before the answer")
-			got := map[string]MetricDatum{}
+			got := map[string]awsmetrics.Datum{}
 			for _, d := range calls[0] {
 				assert.Equal(t, "AWS/SageMaker", d.Namespace)
 				assert.Equal(t, dims(tt.endpoint, firstNonEmpty(tt.variant, "AllTraffic")), d.Dimensions, d.MetricName)
 				assert.True(t, at.Equal(d.Timestamp), "%s timestamped %s, want the emulator's clock %s", d.MetricName, d.Timestamp, at)
 				got[d.MetricName] = d
 			}
-			assert.Equal(t, MetricDatum{Namespace: "AWS/SageMaker", MetricName: "Invocations", Dimensions: got["Invocations"].Dimensions, Timestamp: at, Unit: "None", Value: 1}, got["Invocations"])
+			assert.Equal(t, awsmetrics.Datum{Namespace: "AWS/SageMaker", MetricName: "Invocations", Dimensions: got["Invocations"].Dimensions, Timestamp: at, Unit: "None", Value: 1}, got["Invocations"])
 			assert.Equal(t, tt.want4XX, got["Invocation4XXErrors"].Value)
 			assert.Equal(t, "None", got["Invocation4XXErrors"].Unit)
 			assert.Equal(t, tt.want5XX, got["Invocation5XXErrors"].Value)

@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/awsproto"
 	"github.com/gomlops/mlops/localcloud/clock"
 )
@@ -97,7 +98,7 @@ type Options struct {
 	Seed uint64
 	// Metrics receives the endpoint invocation metrics of every
 	// InvokeEndpoint call (AWS/SageMaker); nil publishes nothing.
-	Metrics MetricsSink
+	Metrics awsmetrics.Sink
 }
 
 // Service is the SageMaker emulator. It is safe for concurrent use.

@@ -15,24 +15,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gomlops/mlops/localcloud/asl"
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/clock"
 )
 
-// fakeMetrics is a hand-written MetricsSink that records every datum.
+// fakeMetrics is a hand-written awsmetrics.Sink that records every datum.
 type fakeMetrics struct {
 	mu   sync.Mutex
-	data []MetricDatum
+	data []awsmetrics.Datum
 	err  error
 }
 
-func (f *fakeMetrics) PutMetricData(data []MetricDatum) error {
+func (f *fakeMetrics) PutMetricData(data []awsmetrics.Datum) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.data = append(f.data, data...)
 	return f.err
 }
 
-func (f *fakeMetrics) take() []MetricDatum {
+func (f *fakeMetrics) take() []awsmetrics.Datum {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := f.data
@@ -40,13 +41,13 @@ func (f *fakeMetrics) take() []MetricDatum {
 	return out
 }
 
-func countDatum(smARN, name string, at time.Time) MetricDatum {
-	return MetricDatum{Namespace: "AWS/States", MetricName: name, Dimensions: []MetricDimension{{Name: "StateMachineArn", Value: smARN}},
+func countDatum(smARN, name string, at time.Time) awsmetrics.Datum {
+	return awsmetrics.Datum{Namespace: "AWS/States", MetricName: name, Dimensions: []awsmetrics.Dimension{{Name: "StateMachineArn", Value: smARN}},
 		Timestamp: at, Unit: "Count", Value: 1}
 }
 
-func timeDatum(smARN string, at time.Time, d time.Duration) MetricDatum {
-	return MetricDatum{Namespace: "AWS/States", MetricName: "ExecutionTime", Dimensions: []MetricDimension{{Name: "StateMachineArn", Value: smARN}},
+func timeDatum(smARN string, at time.Time, d time.Duration) awsmetrics.Datum {
+	return awsmetrics.Datum{Namespace: "AWS/States", MetricName: "ExecutionTime", Dimensions: []awsmetrics.Dimension{{Name: "StateMachineArn", Value: smARN}},
 		Timestamp: at, Unit: "Milliseconds", Value: float64(d.Milliseconds())}
 }
 
@@ -80,9 +81,9 @@ func TestExecutionMetrics(t *testing.T) {
 			started, err := client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: created.StateMachineArn, Name: aws.String("run-1"), Input: aws.String(`{}`)})
 			require.NoError(t, err)
 			arn := aws.ToString(started.ExecutionArn)
-			var want []MetricDatum
+			var want []awsmetrics.Datum
 			if tt.wantTime > 0 { // still waiting on the clock
-				assert.Equal(t, []MetricDatum{countDatum(smARN, "ExecutionsStarted", t0)}, sink.take(), "started is published when the execution starts")
+				assert.Equal(t, []awsmetrics.Datum{countDatum(smARN, "ExecutionsStarted", t0)}, sink.take(), "started is published when the execution starts")
 			} else {
 				want = append(want, countDatum(smARN, "ExecutionsStarted", t0))
 			}
@@ -121,7 +122,7 @@ func TestExecutionMetricsStartedOncePerExecution(t *testing.T) {
 	require.ErrorContains(t, err, "ExecutionAlreadyExists")
 	_, _, err = svc.StartExecution(context.Background(), smARN+"-missing", "x", `{}`)
 	require.ErrorContains(t, err, "StateMachineDoesNotExist")
-	assert.Equal(t, []MetricDatum{countDatum(smARN, "ExecutionsStarted", t0)}, sink.take())
+	assert.Equal(t, []awsmetrics.Datum{countDatum(smARN, "ExecutionsStarted", t0)}, sink.take())
 }
 
 func TestExecutionMetricsInterruptedByRestart(t *testing.T) {
@@ -135,14 +136,14 @@ func TestExecutionMetricsInterruptedByRestart(t *testing.T) {
 	_, _, err = svc.StartExecution(context.Background(), smARN, "running", `{}`)
 	require.NoError(t, err)
 	require.NoError(t, svc.Close())
-	assert.Equal(t, []MetricDatum{countDatum(smARN, "ExecutionsStarted", t0)}, sink.take(), "closing the service publishes no end: the execution is not over")
+	assert.Equal(t, []awsmetrics.Datum{countDatum(smARN, "ExecutionsStarted", t0)}, sink.take(), "closing the service publishes no end: the execution is not over")
 
 	m.Advance(5 * time.Minute)
 	again, err := New(Options{StateDir: dir, Clock: m, Metrics: sink})
 	require.NoError(t, err)
 	defer again.Close()
 	restart := t0.Add(5 * time.Minute)
-	assert.Equal(t, []MetricDatum{countDatum(smARN, "ExecutionsAborted", restart), timeDatum(smARN, restart, 5*time.Minute)}, sink.take(),
+	assert.Equal(t, []awsmetrics.Datum{countDatum(smARN, "ExecutionsAborted", restart), timeDatum(smARN, restart, 5*time.Minute)}, sink.take(),
 		"an execution the restart aborted counts as aborted")
 }
 

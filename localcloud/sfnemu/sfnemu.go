@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gomlops/mlops/localcloud/asl"
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/awsproto"
 	"github.com/gomlops/mlops/localcloud/clock"
 )
@@ -60,7 +61,7 @@ type Options struct {
 	Logger  *slog.Logger
 	// Metrics receives the execution metrics (AWS/States, by
 	// StateMachineArn); nil publishes nothing.
-	Metrics MetricsSink
+	Metrics awsmetrics.Sink
 }
 
 // Service is the Step Functions emulator. It is an http.Handler and offers

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"time"
+
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 )
 
 // MetricsNamespace is the CloudWatch namespace of SQS's metrics.
@@ -13,42 +15,16 @@ const MetricsNamespace = "AWS/SQS"
 // its queue-depth metrics at one-minute intervals.
 const MetricsPeriod = time.Minute
 
-// MetricDimension is one dimension of a published metric.
-type MetricDimension struct {
-	Name  string
-	Value string
-}
+// MetricDatum is one datapoint SQS publishes to CloudWatch. It is an
+// alias of awsmetrics.Datum, kept because localcloud/stack names it.
+type MetricDatum = awsmetrics.Datum
 
-// MetricDatum is one datapoint SQS publishes to CloudWatch.
-type MetricDatum struct {
-	Namespace  string
-	MetricName string
-	Dimensions []MetricDimension
-	Timestamp  time.Time
-	// Unit is a CloudWatch unit ("Count").
-	Unit  string
-	Value float64
-}
-
-// MetricsSink receives the metrics SQS publishes: the local CloudWatch's
-// PutMetricData behind a small adapter. It must not call back into the
-// Service.
-type MetricsSink interface {
-	PutMetricData(data []MetricDatum) error
-}
-
-// MetricsSinkFunc adapts a function to MetricsSink.
-type MetricsSinkFunc func(data []MetricDatum) error
-
-// PutMetricData calls f.
-func (f MetricsSinkFunc) PutMetricData(data []MetricDatum) error { return f(data) }
-
-func queueMetric(name, queueName string, at time.Time, v float64) MetricDatum {
-	return MetricDatum{Namespace: MetricsNamespace, MetricName: name, Dimensions: []MetricDimension{{Name: "QueueName", Value: queueName}},
+func queueMetric(name, queueName string, at time.Time, v float64) awsmetrics.Datum {
+	return awsmetrics.Datum{Namespace: MetricsNamespace, MetricName: name, Dimensions: []awsmetrics.Dimension{{Name: "QueueName", Value: queueName}},
 		Timestamp: at, Unit: "Count", Value: v}
 }
 
-func (s *Service) publish(data []MetricDatum) {
+func (s *Service) publish(data []awsmetrics.Datum) {
 	if err := s.opts.Metrics.PutMetricData(data); err != nil && s.opts.Logger != nil {
 		s.opts.Logger.Warn("publish SQS metrics", "metric", data[0].MetricName, "error", err)
 	}
@@ -63,7 +39,7 @@ func (s *Service) publishSentLocked(queueName string, at time.Time) {
 	if s.opts.Metrics == nil {
 		return
 	}
-	s.publish([]MetricDatum{queueMetric("NumberOfMessagesSent", queueName, at, 1)})
+	s.publish([]awsmetrics.Datum{queueMetric("NumberOfMessagesSent", queueName, at, 1)})
 }
 
 // SampleMetrics publishes ApproximateNumberOfMessagesVisible (the
@@ -80,7 +56,7 @@ func (s *Service) SampleMetrics() {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	data := make([]MetricDatum, 0, len(names))
+	data := make([]awsmetrics.Datum, 0, len(names))
 	for _, name := range names {
 		visible := 0
 		for _, m := range s.queues[name].Messages {

@@ -14,24 +14,25 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/clock"
 )
 
-// fakeMetrics is a hand-written MetricsSink that records every call.
+// fakeMetrics is a hand-written awsmetrics.Sink that records every call.
 type fakeMetrics struct {
 	mu    sync.Mutex
-	calls [][]MetricDatum
+	calls [][]awsmetrics.Datum
 	err   error
 }
 
-func (f *fakeMetrics) PutMetricData(data []MetricDatum) error {
+func (f *fakeMetrics) PutMetricData(data []awsmetrics.Datum) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, append([]MetricDatum(nil), data...))
+	f.calls = append(f.calls, append([]awsmetrics.Datum(nil), data...))
 	return f.err
 }
 
-func (f *fakeMetrics) take() [][]MetricDatum {
+func (f *fakeMetrics) take() [][]awsmetrics.Datum {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := f.calls
@@ -40,7 +41,7 @@ func (f *fakeMetrics) take() [][]MetricDatum {
 }
 
 // waitCalls waits until the sink has n calls and takes them.
-func (f *fakeMetrics) waitCalls(t *testing.T, n int) [][]MetricDatum {
+func (f *fakeMetrics) waitCalls(t *testing.T, n int) [][]awsmetrics.Datum {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -66,8 +67,8 @@ func waitSleeper(t *testing.T, clk *clock.Manual) {
 	}
 }
 
-func queueDatum(name, queue string, at time.Time, v float64) MetricDatum {
-	return MetricDatum{Namespace: "AWS/SQS", MetricName: name, Dimensions: []MetricDimension{{Name: "QueueName", Value: queue}}, Timestamp: at, Unit: "Count", Value: v}
+func queueDatum(name, queue string, at time.Time, v float64) awsmetrics.Datum {
+	return awsmetrics.Datum{Namespace: "AWS/SQS", MetricName: name, Dimensions: []awsmetrics.Dimension{{Name: "QueueName", Value: queue}}, Timestamp: at, Unit: "Count", Value: v}
 }
 
 func TestNumberOfMessagesSent(t *testing.T) {
@@ -115,7 +116,7 @@ func TestNumberOfMessagesSent(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, [][]MetricDatum{{queueDatum("NumberOfMessagesSent", "mlops-dev-IngestDLQ", clk.Now(), 1)}}, sink.take())
+			assert.Equal(t, [][]awsmetrics.Datum{{queueDatum("NumberOfMessagesSent", "mlops-dev-IngestDLQ", clk.Now(), 1)}}, sink.take())
 		})
 	}
 }
@@ -146,24 +147,24 @@ func TestApproximateNumberOfMessagesVisible(t *testing.T) {
 		defer close(stopped)
 		svc.RunMetrics(runCtx)
 	}()
-	visible := func(at time.Time, a, b float64) []MetricDatum {
-		return []MetricDatum{
+	visible := func(at time.Time, a, b float64) []awsmetrics.Datum {
+		return []awsmetrics.Datum{
 			queueDatum("ApproximateNumberOfMessagesVisible", "a-dlq", at, a),
 			queueDatum("ApproximateNumberOfMessagesVisible", "b-dlq", at, b),
 			queueDatum("ApproximateNumberOfMessagesVisible", "empty", at, 0),
 		}
 	}
-	assert.Equal(t, [][]MetricDatum{visible(t0, 2, 1)}, sink.waitCalls(t, 1),
+	assert.Equal(t, [][]awsmetrics.Datum{visible(t0, 2, 1)}, sink.waitCalls(t, 1),
 		"sampled at start: in-flight and delayed messages are not visible")
 
 	waitSleeper(t, clk)
 	clk.Advance(MetricsPeriod)
-	assert.Equal(t, [][]MetricDatum{visible(t0.Add(time.Minute), 3, 1)}, sink.waitCalls(t, 1),
+	assert.Equal(t, [][]awsmetrics.Datum{visible(t0.Add(time.Minute), 3, 1)}, sink.waitCalls(t, 1),
 		"a minute later the received message is visible again")
 
 	waitSleeper(t, clk)
 	clk.Advance(MetricsPeriod)
-	assert.Equal(t, [][]MetricDatum{visible(t0.Add(2*time.Minute), 4, 1)}, sink.waitCalls(t, 1),
+	assert.Equal(t, [][]awsmetrics.Datum{visible(t0.Add(2*time.Minute), 4, 1)}, sink.waitCalls(t, 1),
 		"and so is the delayed one")
 
 	cancel()

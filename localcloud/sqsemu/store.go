@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/awsproto"
 	"github.com/gomlops/mlops/localcloud/clock"
 )
@@ -48,7 +49,7 @@ type Options struct {
 	// Metrics receives the queues' metrics (AWS/SQS, by QueueName):
 	// NumberOfMessagesSent at each send, ApproximateNumberOfMessagesVisible
 	// from RunMetrics; nil publishes nothing.
-	Metrics MetricsSink
+	Metrics awsmetrics.Sink
 	// Logger receives metric publishing failures (nil: dropped).
 	Logger *slog.Logger
 }
