@@ -9,13 +9,13 @@
 # Usage: scripts/chaos.sh [report file]   (default .localcloud/chaos-report.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-report=${1:-.localcloud/chaos-report.txt}
+report=$(realpath -m "${1:-.localcloud/chaos-report.txt}")
 mkdir -p "$(dirname "$report")"
 rm -f "$report"
 status=0
 AWS_XRAY_CONTEXT_MISSING=IGNORE_ERROR go test -count=1 -timeout 20m ./localcloud/chaos \
-  -run 'TestScenarios|TestGuardRemoval' -args -chaos.full -chaos.report="$(pwd)/$report" \
-  -chaos.keep="$(pwd)/$(dirname "$report")/chaos" \
+  -run 'TestScenarios|TestGuardRemoval' -args -chaos.full -chaos.report="$report" \
+  -chaos.keep="$(dirname "$report")/chaos" \
   > "${report%.txt}.log" 2>&1 || status=$?
 if [ -s "$report" ]; then
   echo "== chaos report (also in $report; test output in ${report%.txt}.log)"

@@ -99,7 +99,7 @@ func runAlarmBurst(t *testing.T, g Guards) Outcome {
 	return Outcome{
 		Held:     len(execs) == 1,
 		Detail:   fmt.Sprintf("%d alarm events (%d transitions into ALARM x%d copies, %d back to OK) -> %d remediate invocations, %d retraining executions; decisions: %v", flaps*(copies+1), flaps, copies, flaps, reports(c, fn.Name), len(execs), decisions),
-		Evidence: fmt.Sprintf("executions: %s; remediation markers under s3://<artifacts>/monitor/<endpoint>/remediation/; SetAlarmState calls: %d", firstN(execs, 3), countOf(c.CloudWatch.Calls(), "SetAlarmState")),
+		Evidence: fmt.Sprintf("executions: %s; remediation markers under s3://<artifacts>/monitor/<endpoint>/remediation/; SetAlarmState calls: %d; state under %s", firstN(execs, 3), countOf(c.CloudWatch.Calls(), "SetAlarmState"), c.StateDir),
 	}
 }
 

@@ -98,6 +98,8 @@ type Cloud struct {
 	CloudWatch *CloudWatchRecorder
 	// Emitted records every S3 notification as S3 sent it, before faults.
 	Emitted *EventRecorder
+	// StateDir holds the services' state: queues, SNS outbox, executions.
+	StateDir string
 
 	srv     *endpoint.Server
 	logs    *lockedBuffer
@@ -123,7 +125,7 @@ func Start(opts Options) (c *Cloud, err error) {
 	if opts.Output != nil {
 		out = io.MultiWriter(logs, opts.Output)
 	}
-	c = &Cloud{Clock: opts.Clock, Faults: opts.Faults, logs: logs, CloudWatch: &CloudWatchRecorder{}, Emitted: &EventRecorder{}}
+	c = &Cloud{Clock: opts.Clock, Faults: opts.Faults, logs: logs, CloudWatch: &CloudWatchRecorder{}, Emitted: &EventRecorder{}, StateDir: opts.StateDir}
 	defer func() {
 		if err != nil {
 			c.Close()

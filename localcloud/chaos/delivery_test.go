@@ -50,8 +50,8 @@ func runDuplicateDelivery(t *testing.T, g Guards) Outcome {
 	return Outcome{
 		Held:   len(execs) == 1 && len(failures) == 0,
 		Detail: fmt.Sprintf("20 deliveries (10 sequential + 10 concurrent) -> %d ingest invocations, %d pipeline executions, %d ingest errors", reports(c, ingest.Name), len(execs), len(failures)),
-		Evidence: fmt.Sprintf("executions: %s; injected: %d duplicate notification(s) (rule dup-notification); ingest log lines with ERROR: %d",
-			firstN(execs, 3), len(inj.Injected()), len(failures)),
+		Evidence: fmt.Sprintf("executions: %s; injected: %d duplicate notification(s) (rule dup-notification); ingest log lines with ERROR: %d; state under %s",
+			firstN(execs, 3), len(inj.Injected()), len(failures), c.StateDir),
 	}
 }
 
@@ -111,7 +111,7 @@ func runDeadLetter(t *testing.T, g Guards, action string) Outcome {
 	return Outcome{
 		Held:   attempts == maxRetries+1 && len(msgs) == 1 && intact,
 		Detail: fmt.Sprintf("%d attempts (want %d); %s", attempts, maxRetries+1, detail),
-		Evidence: fmt.Sprintf("queue %s (%d message(s)); ingest log: %s", queue, len(msgs),
+		Evidence: fmt.Sprintf("queue %s (%d message(s), stored under %s/sqs); ingest log: %s", queue, len(msgs), c.StateDir,
 			strings.Join(append(logLines(c, "["+ingest.Name+"]", "async event"), logLines(c, "injected fault")...), " | ")),
 	}
 }

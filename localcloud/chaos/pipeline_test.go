@@ -192,7 +192,7 @@ func runPipelineThrottling(t *testing.T, _ Guards) Outcome {
 	}
 	return Outcome{
 		Held:     status == "SUCCEEDED" && len(missing) == 0 && err == nil && ep.EndpointStatus == "InService",
-		Detail:   fmt.Sprintf("execution %s (%s %s); endpoint %s; throttles injected: %s; rules that never fired: %v", status, errName, truncate(cause, 200), epState, sortedCounts(got), missing),
+		Detail:   fmt.Sprintf("execution %s%s; endpoint %s; throttles injected: %s; rules that never fired: %v", status, failureOf(errName, cause), epState, sortedCounts(got), missing),
 		Evidence: fmt.Sprintf("execution history of %s; function logs under %s/logs", arn, r.stateDirPath),
 	}
 }
@@ -227,6 +227,14 @@ func runPipelinePermanentFailure(t *testing.T, _ Guards) Outcome {
 			status, errName, truncate(cause, 160), notified, configName, cfgErr == nil, epErr == nil, liveErr == nil),
 		Evidence: fmt.Sprintf("execution history of %s; SNS outbox %s (%d messages)", arn, r.st.SNS.OutboxPath(), len(outbox)),
 	}
+}
+
+// failureOf is " (Error: Cause)" of a failed execution, "" otherwise.
+func failureOf(errName, cause string) string {
+	if errName == "" && cause == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (%s: %s)", errName, truncate(cause, 200))
 }
 
 func truncate(s string, n int) string {
