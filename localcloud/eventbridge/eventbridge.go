@@ -31,6 +31,7 @@ import (
 	"github.com/gomlops/mlops/localcloud/awsproto"
 	"github.com/gomlops/mlops/localcloud/clock"
 	"github.com/gomlops/mlops/localcloud/eventpattern"
+	"github.com/gomlops/mlops/localcloud/statefile"
 )
 
 // LambdaInvoker queues an asynchronous (Event) Lambda invocation.
@@ -198,26 +199,18 @@ func New(opts Options) (*Service, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{opts: opts, path: filepath.Join(dir, "rules.json"), logger: logger, rules: map[string]*compiledRule{},
 		changed: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
-	data, err := os.ReadFile(s.path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
+	var stored []Rule
+	if _, err := statefile.Read(s.path, &stored); err != nil {
 		cancel()
-		return nil, fmt.Errorf("eventbridge: read rules: %w", err)
-	default:
-		var stored []Rule
-		if err := json.Unmarshal(data, &stored); err != nil {
+		return nil, fmt.Errorf("eventbridge: stored rules: %w", err)
+	}
+	for _, r := range stored {
+		cr, err := s.compile(r)
+		if err != nil {
 			cancel()
-			return nil, fmt.Errorf("eventbridge: parse rules %s: %w", s.path, err)
+			return nil, fmt.Errorf("eventbridge: stored rule %q: %w", r.Name, err)
 		}
-		for _, r := range stored {
-			cr, err := s.compile(r)
-			if err != nil {
-				cancel()
-				return nil, fmt.Errorf("eventbridge: stored rule %q: %w", r.Name, err)
-			}
-			s.rules[r.Name] = cr
-		}
+		s.rules[r.Name] = cr
 	}
 	for _, r := range opts.Rules {
 		if err := s.RegisterRule(r); err != nil {
@@ -354,16 +347,8 @@ func (s *Service) save() error {
 	for _, name := range s.sortedNamesLocked() {
 		list = append(list, s.rules[name].Rule)
 	}
-	data, err := json.MarshalIndent(list, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode rules: %w", err)
-	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write rules: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("write rules: %w", err)
+	if err := statefile.Write(s.path, list); err != nil {
+		return fmt.Errorf("save rules: %w", err)
 	}
 	return nil
 }

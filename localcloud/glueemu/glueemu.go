@@ -25,7 +25,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +39,7 @@ import (
 
 	"github.com/gomlops/mlops/localcloud/awsproto"
 	"github.com/gomlops/mlops/localcloud/clock"
+	"github.com/gomlops/mlops/localcloud/statefile"
 )
 
 // ScriptSource reads a job's script from S3 (the local S3 emulator, wired
@@ -218,16 +218,9 @@ func New(opts Options) (*Service, error) {
 
 // load reads stored runs; runs that were in flight are FAILED.
 func (s *Service) load() error {
-	data, err := os.ReadFile(s.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("glueemu: read runs: %w", err)
-	}
 	var runs []*Run
-	if err := json.Unmarshal(data, &runs); err != nil {
-		return fmt.Errorf("glueemu: parse runs %s: %w", s.path, err)
+	if _, err := statefile.Read(s.path, &runs); err != nil {
+		return fmt.Errorf("glueemu: stored runs: %w", err)
 	}
 	now := s.opts.Clock.Now()
 	changed := false
@@ -258,16 +251,8 @@ func (s *Service) saveLocked() error {
 		runs = append(runs, r)
 	}
 	sort.Slice(runs, func(i, j int) bool { return runs[i].Seq < runs[j].Seq })
-	data, err := json.MarshalIndent(runs, "", " ")
-	if err != nil {
-		return fmt.Errorf("glueemu: encode runs: %w", err)
-	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("glueemu: write runs: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("glueemu: write runs: %w", err)
+	if err := statefile.Write(s.path, runs); err != nil {
+		return fmt.Errorf("glueemu: save runs: %w", err)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
+
+	"github.com/gomlops/mlops/localcloud/statefile"
 )
 
 // diskBackend is a gofakes3 backend that keeps every object version as a
@@ -86,16 +87,10 @@ func newDiskBackend(root string, now func() time.Time) (*diskBackend, error) {
 }
 
 func (b *diskBackend) loadBucket(name string) (*diskBucket, error) {
-	data, err := os.ReadFile(filepath.Join(b.root, name, "bucket.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read bucket %s: %w", name, err)
-	}
 	bk := &diskBucket{objects: map[string]*diskObject{}}
-	if err := json.Unmarshal(data, bk); err != nil {
-		return nil, fmt.Errorf("parse bucket %s: %w", name, err)
+	found, err := statefile.Read(filepath.Join(b.root, name, "bucket.json"), bk)
+	if err != nil || !found {
+		return nil, err
 	}
 	objDir := filepath.Join(b.root, name, "objects")
 	dirs, err := os.ReadDir(objDir)
@@ -103,18 +98,12 @@ func (b *diskBackend) loadBucket(name string) (*diskBucket, error) {
 		return nil, fmt.Errorf("read objects of %s: %w", name, err)
 	}
 	for _, d := range dirs {
-		data, err := os.ReadFile(filepath.Join(objDir, d.Name(), "index.json"))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read object index in %s: %w", name, err)
-		}
 		var o diskObject
-		if err := json.Unmarshal(data, &o); err != nil {
-			return nil, fmt.Errorf("parse object index %s/%s: %w", name, d.Name(), err)
+		found, err := statefile.Read(filepath.Join(objDir, d.Name(), "index.json"), &o)
+		if err != nil {
+			return nil, fmt.Errorf("object index in bucket %s: %w", name, err)
 		}
-		if len(o.Versions) > 0 {
+		if found && len(o.Versions) > 0 {
 			bk.objects[o.Key] = &o
 		}
 	}
@@ -128,23 +117,11 @@ func (b *diskBackend) objectDir(bucket, key string) string {
 	return filepath.Join(b.root, bucket, "objects", hex.EncodeToString(sum[:]))
 }
 
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
 func (b *diskBackend) saveBucket(name string, bk *diskBucket) error {
-	data, err := json.Marshal(bk)
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(filepath.Join(b.bucketDir(name), "objects"), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(b.bucketDir(name), "bucket.json"), data)
+	return statefile.Write(filepath.Join(b.bucketDir(name), "bucket.json"), bk)
 }
 
 // saveObject writes a key's index, or removes its directory when no
@@ -154,11 +131,7 @@ func (b *diskBackend) saveObject(bucket string, o *diskObject) error {
 	if len(o.Versions) == 0 {
 		return os.RemoveAll(dir)
 	}
-	data, err := json.Marshal(o)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(dir, "index.json"), data)
+	return statefile.Write(filepath.Join(dir, "index.json"), o)
 }
 
 // newVersionID returns a unique, time-ordered version id.

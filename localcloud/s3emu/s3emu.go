@@ -11,12 +11,10 @@ package s3emu
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/gomlops/mlops/localcloud/clock"
 	"github.com/gomlops/mlops/localcloud/eventbridge"
+	"github.com/gomlops/mlops/localcloud/statefile"
 	"github.com/johannesboyne/gofakes3"
 )
 
@@ -113,15 +112,8 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("s3emu: %w", err)
 	}
 	s := &Service{opts: opts, backend: backend, logger: logger, notifPath: filepath.Join(root, "notifications.json"), notif: map[string]*bucketNotification{}, writeLocks: map[string]*sync.Mutex{}}
-	data, err := os.ReadFile(s.notifPath)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("s3emu: read notifications: %w", err)
-	default:
-		if err := json.Unmarshal(data, &s.notif); err != nil {
-			return nil, fmt.Errorf("s3emu: parse notifications %s: %w", s.notifPath, err)
-		}
+	if _, err := statefile.Read(s.notifPath, &s.notif); err != nil {
+		return nil, fmt.Errorf("s3emu: stored notifications: %w", err)
 	}
 	s.s3 = gofakes3.New(backend,
 		gofakes3.WithTimeSource(clockTime{opts.Clock}),
@@ -174,12 +166,8 @@ func (s *Service) SetEventBridge(bucket string, enabled bool) error {
 }
 
 func (s *Service) saveNotifLocked() error {
-	data, err := json.Marshal(s.notif)
-	if err != nil {
-		return fmt.Errorf("s3emu: encode notifications: %w", err)
-	}
-	if err := writeFileAtomic(s.notifPath, data); err != nil {
-		return fmt.Errorf("s3emu: write notifications: %w", err)
+	if err := statefile.Write(s.notifPath, s.notif); err != nil {
+		return fmt.Errorf("s3emu: save notifications: %w", err)
 	}
 	return nil
 }

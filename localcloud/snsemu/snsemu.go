@@ -26,6 +26,7 @@ import (
 
 	"github.com/gomlops/mlops/localcloud/awsproto"
 	"github.com/gomlops/mlops/localcloud/clock"
+	"github.com/gomlops/mlops/localcloud/statefile"
 )
 
 const namespace = "http://sns.amazonaws.com/doc/2010-03-31/"
@@ -91,19 +92,12 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("snsemu: create state dir: %w", err)
 	}
 	s := &Service{opts: opts, topicsPath: filepath.Join(dir, "topics.json"), outboxPath: filepath.Join(dir, "outbox.jsonl"), topics: map[string]bool{}}
-	data, err := os.ReadFile(s.topicsPath)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("snsemu: read topics: %w", err)
-	default:
-		var arns []string
-		if err := json.Unmarshal(data, &arns); err != nil {
-			return nil, fmt.Errorf("snsemu: parse topics %s: %w", s.topicsPath, err)
-		}
-		for _, a := range arns {
-			s.topics[a] = true
-		}
+	var arns []string
+	if _, err := statefile.Read(s.topicsPath, &arns); err != nil {
+		return nil, fmt.Errorf("snsemu: stored topics: %w", err)
+	}
+	for _, a := range arns {
+		s.topics[a] = true
 	}
 	for _, name := range opts.Topics {
 		if _, err := s.CreateTopic(name); err != nil {
@@ -141,16 +135,8 @@ func (s *Service) CreateTopic(name string) (string, error) {
 }
 
 func (s *Service) saveTopics() error {
-	data, err := json.Marshal(s.listLocked())
-	if err != nil {
-		return fmt.Errorf("encode topics: %w", err)
-	}
-	tmp := s.topicsPath + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write topics: %w", err)
-	}
-	if err := os.Rename(tmp, s.topicsPath); err != nil {
-		return fmt.Errorf("write topics: %w", err)
+	if err := statefile.Write(s.topicsPath, s.listLocked()); err != nil {
+		return fmt.Errorf("save topics: %w", err)
 	}
 	return nil
 }

@@ -194,7 +194,7 @@ func TestNewRejectsCorruptState(t *testing.T) {
 	require.NoError(t, writeFile(svc.path, "{not json"))
 	_, err = New(Options{StateDir: dir})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "parse state")
+	assert.Contains(t, err.Error(), "parse "+svc.path)
 }
 
 func TestQueryProtocol(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +28,7 @@ import (
 	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/awsproto"
 	"github.com/gomlops/mlops/localcloud/clock"
+	"github.com/gomlops/mlops/localcloud/statefile"
 )
 
 // Options configure a Service.
@@ -115,23 +115,13 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("sqsemu: create state dir: %w", err)
 	}
 	s := &Service{opts: opts, path: filepath.Join(dir, "queues.json"), queues: map[string]*queue{}, notify: make(chan struct{})}
-	data, err := os.ReadFile(s.path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("sqsemu: read state: %w", err)
-	default:
-		var st struct {
-			Seq    int64             `json:"seq"`
-			Queues map[string]*queue `json:"queues"`
-		}
-		if err := json.Unmarshal(data, &st); err != nil {
-			return nil, fmt.Errorf("sqsemu: parse state %s: %w", s.path, err)
-		}
-		s.seq = st.Seq
-		for k, q := range st.Queues {
-			s.queues[k] = q
-		}
+	var st storedState
+	if _, err := statefile.Read(s.path, &st); err != nil {
+		return nil, fmt.Errorf("sqsemu: stored state: %w", err)
+	}
+	s.seq = st.Seq
+	for k, q := range st.Queues {
+		s.queues[k] = q
 	}
 	for _, name := range opts.Queues {
 		if _, err := s.CreateQueue(name, nil); err != nil {
@@ -143,21 +133,16 @@ func New(opts Options) (*Service, error) {
 
 // save writes the state atomically. Callers hold s.mu.
 func (s *Service) save() error {
-	data, err := json.Marshal(struct {
-		Seq    int64             `json:"seq"`
-		Queues map[string]*queue `json:"queues"`
-	}{s.seq, s.queues})
-	if err != nil {
-		return fmt.Errorf("encode sqs state: %w", err)
-	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write sqs state: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("write sqs state: %w", err)
+	if err := statefile.Write(s.path, storedState{Seq: s.seq, Queues: s.queues}); err != nil {
+		return fmt.Errorf("save sqs state: %w", err)
 	}
 	return nil
+}
+
+// storedState is what queues.json holds.
+type storedState struct {
+	Seq    int64             `json:"seq"`
+	Queues map[string]*queue `json:"queues"`
 }
 
 // wake tells long-polling receivers that something changed. Callers hold s.mu.

@@ -1,0 +1,25 @@
+package eventbridge
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestNewRejectsCorruptRules checks that a rules file that is not JSON
+// stops the service, names the file and is left as it was.
+func TestNewRejectsCorruptRules(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events", "rules.json")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte("[{"), 0o644))
+	_, err := New(Options{StateDir: dir})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "parse "+path)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "[{", string(data))
+}
