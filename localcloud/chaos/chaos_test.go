@@ -119,6 +119,13 @@ func scenarios() []scenario {
 			fullOnly:  true,
 			run:       runEndpointUpdateFails,
 		},
+		{
+			name:      "endpoint-rollback",
+			fault:     "after a first model is live, the deployment's rollback alarm is in ALARM while the next model's blue/green update runs",
+			invariant: "SageMaker rolls back; the deployment is reported failed (execution FAILED, notification) and the previous model keeps serving (same configuration InService, live record unchanged, predictions answer)",
+			fullOnly:  true,
+			run:       runEndpointRollback,
+		},
 	}
 }
 

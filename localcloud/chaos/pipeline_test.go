@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
@@ -312,4 +314,69 @@ func (r *stackRun) predict(t *testing.T) (bool, string) {
 		return false, err.Error()
 	}
 	return len(bytes.TrimSpace(out.Body)) > 0, "200 " + strings.TrimSpace(string(out.Body))
+}
+
+// runEndpointRollback deploys a first model, then holds the deployment's
+// rollback alarm in ALARM while the next model's blue/green update runs,
+// so that SageMaker rolls it back: the deployment must be reported as
+// failed and the first model must keep serving.
+func runEndpointRollback(t *testing.T, _ Guards) Outcome {
+	inj := newInjector(t)
+	r := startStack(t, inj)
+	body := dataset(t, "train", 42, 800)
+	firstARN, status, errName, cause := r.runPipeline(t, "raw/churn-v1.csv", body)
+	require.Equal(t, "SUCCEEDED", status, "the first pipeline must deploy (%s: %s)", errName, cause)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before, err := r.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(r.endpoint)})
+	require.NoError(t, err)
+	liveBefore := r.liveExecution(t)
+	deploy, err := r.st.Template.Function("DeployFunction")
+	require.NoError(t, err)
+	alarm := strings.Split(deploy.Env["ROLLBACK_ALARM_NAMES"], ",")[0]
+	require.NotEmpty(t, alarm, "deploy has rollback alarms in the template")
+
+	// While the endpoint updates, the alarm is (re)set to ALARM, as a
+	// release that errors would make it.
+	cw := cloudwatch.NewFromConfig(r.st.AWSConfig())
+	var sets atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			ep, err := r.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(r.endpoint)})
+			if err == nil && ep.EndpointStatus == "Updating" {
+				if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(alarm), StateValue: cwtypes.StateValueAlarm,
+					StateReason: aws.String("chaos: the new model answers errors")}); err == nil {
+					sets.Add(1)
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	secondARN, status, errName, cause := r.runPipeline(t, "raw/churn-v2.csv", body)
+	cancel()
+	<-done
+
+	bg := context.Background()
+	after, err := r.sm.DescribeEndpoint(bg, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(r.endpoint)})
+	require.NoError(t, err)
+	outbox, err := r.st.SNS.Outbox(r.topic)
+	require.NoError(t, err)
+	notified := false
+	for _, m := range outbox {
+		if strings.Contains(m.Message, secondARN[strings.LastIndex(secondARN, ":")+1:]) && strings.Contains(strings.ToLower(m.Message), "roll") {
+			notified = true
+		}
+	}
+	serves, serveDetail := r.predict(t)
+	liveAfter := r.liveExecution(t)
+	sameConfig := aws.ToString(after.EndpointConfigName) == aws.ToString(before.EndpointConfigName)
+	return Outcome{
+		Held: sets.Load() > 0 && status == "FAILED" && notified && sameConfig && after.EndpointStatus == "InService" && serves && liveAfter == liveBefore,
+		Detail: fmt.Sprintf("alarm %s set to ALARM %d times during the update; second execution %s%s; failure notified: %v; endpoint %s on %s (before: %s; failure reason: %s); live record: %s (before: %s); prediction: %s",
+			alarm, sets.Load(), status, failureOf(errName, cause), notified, after.EndpointStatus, aws.ToString(after.EndpointConfigName), aws.ToString(before.EndpointConfigName),
+			truncate(aws.ToString(after.FailureReason), 160), liveAfter, liveBefore, serveDetail),
+		Evidence: fmt.Sprintf("execution histories of %s and %s; SNS outbox %s; SageMaker log under %s/logs", firstARN, secondARN, r.st.SNS.OutboxPath(), r.stateDirPath),
+	}
 }
