@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gomlops/mlops/localcloud/awsproto"
 	"github.com/gomlops/mlops/localcloud/eventbridge"
+	"github.com/gomlops/mlops/localcloud/statefile"
 )
 
 // Alarm states.
@@ -290,16 +290,9 @@ func (s *Service) AlarmARN(name string) string {
 func (s *Service) alarmsPath() string { return filepath.Join(s.dir, "alarms.json") }
 
 func (s *Service) loadAlarms() error {
-	data, err := os.ReadFile(s.alarmsPath())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("cloudwatchemu: read alarms: %w", err)
-	}
 	var stored []*alarmState
-	if err := json.Unmarshal(data, &stored); err != nil {
-		return fmt.Errorf("cloudwatchemu: parse alarms %s: %w", s.alarmsPath(), err)
+	if _, err := statefile.Read(s.alarmsPath(), &stored); err != nil {
+		return fmt.Errorf("cloudwatchemu: stored alarms: %w", err)
 	}
 	for _, a := range stored {
 		s.alarms[a.Config.AlarmName] = a
@@ -314,15 +307,10 @@ func (s *Service) saveAlarmsLocked() error {
 		list = append(list, a)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Config.AlarmName < list[j].Config.AlarmName })
-	data, err := json.MarshalIndent(list, "", " ")
-	if err != nil {
-		return fmt.Errorf("encode alarms: %w", err)
+	if err := statefile.Write(s.alarmsPath(), list); err != nil {
+		return fmt.Errorf("save alarms: %w", err)
 	}
-	tmp := s.alarmsPath() + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write alarms: %w", err)
-	}
-	return os.Rename(tmp, s.alarmsPath())
+	return nil
 }
 
 // PutMetricAlarm creates an alarm (state INSUFFICIENT_DATA) or replaces

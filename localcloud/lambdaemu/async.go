@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gomlops/mlops/localcloud/statefile"
 )
 
 // Lambda's asynchronous invocation defaults.
@@ -72,18 +74,7 @@ type pendingEvent struct {
 func (s *Service) pendingDir() string { return filepath.Join(s.stateDir, "lambda", "async") }
 
 func (s *Service) savePending(ev pendingEvent) error {
-	if err := os.MkdirAll(s.pendingDir(), 0o755); err != nil {
-		return err
-	}
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	p := filepath.Join(s.pendingDir(), ev.RequestID+".json")
-	if err := os.WriteFile(p+".tmp", b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(p+".tmp", p)
+	return statefile.Write(filepath.Join(s.pendingDir(), ev.RequestID+".json"), ev)
 }
 
 func (s *Service) dropPending(reqID string) {

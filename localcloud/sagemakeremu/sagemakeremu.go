@@ -34,6 +34,7 @@ import (
 	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/awsproto"
 	"github.com/gomlops/mlops/localcloud/clock"
+	"github.com/gomlops/mlops/localcloud/statefile"
 )
 
 // AlarmStates reads a CloudWatch alarm's state ("OK", "ALARM",
@@ -383,16 +384,9 @@ type state struct {
 func (s *Service) statePath() string { return filepath.Join(s.dir, "state.json") }
 
 func (s *Service) load() error {
-	data, err := os.ReadFile(s.statePath())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("sagemakeremu: read state: %w", err)
-	}
 	var st state
-	if err := json.Unmarshal(data, &st); err != nil {
-		return fmt.Errorf("sagemakeremu: parse state %s: %w", s.statePath(), err)
+	if _, err := statefile.Read(s.statePath(), &st); err != nil {
+		return fmt.Errorf("sagemakeremu: stored state: %w", err)
 	}
 	for k, v := range st.Jobs {
 		s.jobs[k] = v
@@ -412,16 +406,8 @@ func (s *Service) load() error {
 // saveLocked writes the state; s.mu must be held. A failure is logged and
 // returned: the in-memory state stays authoritative.
 func (s *Service) saveLocked() error {
-	data, err := json.MarshalIndent(state{Jobs: s.jobs, Models: s.models, Configs: s.configs, Endpoints: s.endpoints}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("sagemakeremu: encode state: %w", err)
-	}
-	tmp := s.statePath() + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("sagemakeremu: write state: %w", err)
-	}
-	if err := os.Rename(tmp, s.statePath()); err != nil {
-		return fmt.Errorf("sagemakeremu: write state: %w", err)
+	if err := statefile.Write(s.statePath(), state{Jobs: s.jobs, Models: s.models, Configs: s.configs, Endpoints: s.endpoints}); err != nil {
+		return fmt.Errorf("sagemakeremu: save state: %w", err)
 	}
 	return nil
 }

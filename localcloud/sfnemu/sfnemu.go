@@ -30,6 +30,7 @@ import (
 	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/awsproto"
 	"github.com/gomlops/mlops/localcloud/clock"
+	"github.com/gomlops/mlops/localcloud/statefile"
 )
 
 // TargetPrefix is the X-Amz-Target prefix of the Step Functions API.
@@ -538,7 +539,7 @@ func (s *Service) saveMachine(sm *stateMachine) error {
 	if s.dir == "" {
 		return nil
 	}
-	return writeJSONFile(filepath.Join(s.dir, "statemachines", sm.Name+".json"), sm)
+	return statefile.Write(filepath.Join(s.dir, "statemachines", sm.Name+".json"), sm)
 }
 
 func (s *Service) saveExecution(ex *execution) error {
@@ -552,25 +553,7 @@ func (s *Service) saveExecution(ex *execution) error {
 		rec.Events = ex.hist.Events()
 	}
 	smName := rec.StateMachineARN[strings.LastIndex(rec.StateMachineARN, ":")+1:]
-	return writeJSONFile(filepath.Join(s.dir, "executions", smName, rec.Name+".json"), &rec)
-}
-
-func writeJSONFile(path string, v any) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
-	}
-	data, err := json.MarshalIndent(v, "", " ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s: %w", tmp, err)
-	}
-	return nil
+	return statefile.Write(filepath.Join(s.dir, "executions", smName, rec.Name+".json"), &rec)
 }
 
 func (s *Service) load() error {
@@ -580,7 +563,7 @@ func (s *Service) load() error {
 	}
 	for _, f := range smFiles {
 		var sm stateMachine
-		if err := readJSONFile(f, &sm); err != nil {
+		if err := readListed(f, &sm); err != nil {
 			return err
 		}
 		parsed, err := asl.Parse([]byte(sm.Definition))
@@ -596,7 +579,7 @@ func (s *Service) load() error {
 	}
 	for _, f := range exFiles {
 		var ex execution
-		if err := readJSONFile(f, &ex); err != nil {
+		if err := readListed(f, &ex); err != nil {
 			return err
 		}
 		if ex.Status == asl.StatusRunning {
@@ -627,15 +610,14 @@ func (s *Service) interrupted(ex *execution) {
 		DetailsKey: "executionAbortedEventDetails", Details: map[string]any{"error": ex.Error, "cause": ex.Cause}})
 }
 
-func readJSONFile(path string, v any) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+// readListed reads a state file load found by listing the directory: one
+// that is gone by the time it is read is an error, not "nothing stored".
+func readListed(path string, v any) error {
+	found, err := statefile.Read(path, v)
+	if err == nil && !found {
+		err = fmt.Errorf("read %s: %w", path, os.ErrNotExist)
 	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
-	}
-	return nil
+	return err
 }
 
 // ---- listing ----
