@@ -71,6 +71,12 @@ func scenarios() []scenario {
 			run:       runDuplicateDelivery,
 		},
 		{
+			name:      "late-and-reordered-delivery",
+			fault:     "of three uploads, the first's notification is overtaken by the second's and the third's arrives 2 minutes late",
+			invariant: "each object starts exactly one execution named after it, whatever the order",
+			run:       runLateAndReordered,
+		},
+		{
 			name:      "dead-letter-crash",
 			fault:     "the ingest function crashes (Runtime.ExitError) on every attempt of an EventBridge-invoked event",
 			invariant: "retried 1+2 times, then the original event is in ingest's OnFailure queue, intact",

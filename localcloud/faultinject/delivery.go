@@ -81,16 +81,17 @@ func (inj *Injector) later(ctx context.Context, async bool, fn func(context.Cont
 	return nil
 }
 
-// overtake releases the events held by reorder rules that match this
-// (later) delivery: they arrive after it.
-func (inj *Injector) overtake(service, op, target string) {
+// overtake releases the events held by reorder rules of the same point
+// (service and operation, whatever the target): they arrive after this
+// later delivery.
+func (inj *Injector) overtake(service, op, _ string) {
 	if inj == nil {
 		return
 	}
 	inj.mu.Lock()
 	defer inj.mu.Unlock()
 	for _, a := range inj.rules {
-		if a.Action == ActionReorder && a.matches(service, op, target) {
+		if a.Action == ActionReorder && matchName(a.Service, service) && matchName(a.Operation, op) {
 			inj.releaseLocked(a.ID)
 		}
 	}

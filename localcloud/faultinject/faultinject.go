@@ -61,8 +61,9 @@ const (
 	ActionDuplicate = "duplicate"
 	// ActionDelay delivers an event Rule.Latency late.
 	ActionDelay = "delay"
-	// ActionReorder holds an event until the next matching event has been
-	// delivered (or Rule.Latency passes, default 5 s): out of order.
+	// ActionReorder holds an event until the next event through the same
+	// point (service and operation, any target) has been delivered (or
+	// Rule.Latency passes, default 5 s): out of order.
 	ActionReorder = "reorder"
 )
 

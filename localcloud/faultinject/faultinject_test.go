@@ -375,6 +375,8 @@ func TestEmitterEventFaults(t *testing.T) {
 			keys: []string{"a", "b", "a"}, want: []string{"a", "a", "a", "b", "a"}},
 		{name: "reorder: the held event arrives after the next one", rule: Rule{Service: "s3", Operation: OpNotify, Action: ActionReorder, Count: 1},
 			keys: []string{"first", "second"}, want: []string{"second", "first"}},
+		{name: "reorder of one object: any later event overtakes it", rule: Rule{Service: "s3", Operation: OpNotify, Target: "raw/a", Action: ActionReorder, Latency: Duration(time.Hour)},
+			keys: []string{"a", "b"}, want: []string{"b", "a"}},
 		{name: "delay: the late event arrives last", rule: Rule{Service: "s3", Operation: OpNotify, Target: "raw/late", Action: ActionDelay, Latency: Duration(100 * time.Millisecond)},
 			keys: []string{"late", "x", "y"}, want: []string{"x", "y", "late"}},
 	}
