@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/gomlops/mlops/internal/cfnyaml"
 )
 
 // unscopableActions may only be granted on Resource "*": IAM has no
@@ -105,7 +107,7 @@ func policies(t *Template) (stmts []statement, managed []managedRef, unknown []F
 						addDoc(r.ID, prop, v)
 						continue
 					}
-					if isIntrinsic(v) {
+					if cfnyaml.IsIntrinsic(v) {
 						continue // a Ref to a managed policy in the template is checked there
 					}
 					for name, params := range v {

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/gomlops/mlops/internal/cfnyaml"
+	"github.com/gomlops/mlops/internal/samglobals"
 )
 
 // Resource is one template resource with SAM Globals already applied.
@@ -44,16 +45,6 @@ type Template struct {
 	Raw map[string]any
 }
 
-// globalsSections maps a SAM Globals section to the resource type it applies to.
-var globalsSections = map[string]string{
-	"Function":     "AWS::Serverless::Function",
-	"Api":          "AWS::Serverless::Api",
-	"HttpApi":      "AWS::Serverless::HttpApi",
-	"StateMachine": "AWS::Serverless::StateMachine",
-	"SimpleTable":  "AWS::Serverless::SimpleTable",
-	"LayerVersion": "AWS::Serverless::LayerVersion",
-}
-
 // Load reads and decodes the template at path.
 func Load(path string) (*Template, error) {
 	data, err := os.ReadFile(path)
@@ -76,7 +67,7 @@ func New(raw map[string]any, dir string) (*Template, error) {
 		Resources:        map[string]*Resource{},
 		Definitions:      map[string]map[string]any{},
 		DefinitionErrors: map[string]error{},
-		Raw:              deepCopy(raw).(map[string]any),
+		Raw:              cfnyaml.DeepCopy(raw).(map[string]any),
 	}
 	if t.Parameters == nil {
 		t.Parameters = map[string]any{}
@@ -95,18 +86,13 @@ func New(raw map[string]any, dir string) (*Template, error) {
 		if typ == "" {
 			return nil, fmt.Errorf("resource %s has no Type", id)
 		}
-		props, _ := deepCopy(body["Properties"]).(map[string]any)
-		if props == nil {
-			props = map[string]any{}
+		var global map[string]any
+		if section, ok := samglobals.Section(typ); ok {
+			global = asMap(globals[section])
 		}
-		for section, rtype := range globalsSections {
-			if rtype == typ {
-				if g := asMap(globals[section]); g != nil {
-					props = mergeGlobals(deepCopy(g).(map[string]any), props)
-				}
-			}
-		}
-		md, _ := deepCopy(body["Metadata"]).(map[string]any)
+		// Merge copies: raw is never modified.
+		props := samglobals.Merge(global, asMap(body["Properties"]))
+		md, _ := cfnyaml.DeepCopy(body["Metadata"]).(map[string]any)
 		t.Resources[id] = &Resource{ID: id, Type: typ, Properties: props, Metadata: md}
 	}
 	for _, r := range t.Sorted("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine") {
@@ -118,31 +104,6 @@ func New(raw map[string]any, dir string) (*Template, error) {
 		t.Definitions[r.ID] = def
 	}
 	return t, nil
-}
-
-// mergeGlobals applies SAM's Globals semantics: maps merge recursively,
-// lists concatenate (Globals first), scalars in the resource win.
-func mergeGlobals(global, local map[string]any) map[string]any {
-	for k, lv := range local {
-		gv, ok := global[k]
-		if !ok {
-			global[k] = lv
-			continue
-		}
-		gm, gIsMap := gv.(map[string]any)
-		lm, lIsMap := lv.(map[string]any)
-		gl, gIsList := gv.([]any)
-		ll, lIsList := lv.([]any)
-		switch {
-		case gIsMap && lIsMap && !isIntrinsic(gm) && !isIntrinsic(lm):
-			global[k] = mergeGlobals(gm, lm)
-		case gIsList && lIsList:
-			global[k] = append(append([]any{}, gl...), ll...)
-		default:
-			global[k] = lv
-		}
-	}
-	return global
 }
 
 func (t *Template) loadDefinition(r *Resource) (map[string]any, error) {
@@ -307,16 +268,6 @@ func walk(v any, fn func(any)) {
 	}
 }
 
-func isIntrinsic(m map[string]any) bool {
-	if len(m) != 1 {
-		return false
-	}
-	for k := range m {
-		return k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::")
-	}
-	return false
-}
-
 func asMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
@@ -391,24 +342,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		l := make([]any, len(x))
-		for i, e := range x {
-			l[i] = deepCopy(e)
-		}
-		return l
-	}
-	return v
 }
 
 // present reports whether v is set to something other than an empty value.

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gomlops/mlops/internal/cfnyaml"
 )
 
 // noValue is what {"Ref": "AWS::NoValue"} resolves to: the enclosing
@@ -274,7 +276,7 @@ func (r *resolver) resolve(v any, where string) (any, error) {
 	}
 	switch x := v.(type) {
 	case map[string]any:
-		if isIntrinsic(x) {
+		if cfnyaml.IsIntrinsic(x) {
 			for fn, arg := range x {
 				out, err := r.intrinsic(fn, arg, where)
 				if err != nil {

@@ -21,9 +21,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/gomlops/mlops/internal/cfnyaml"
+	"github.com/gomlops/mlops/internal/samglobals"
 )
 
 // DefaultAccountID is the account every local ARN uses.
@@ -344,23 +344,12 @@ func rawResources(doc map[string]any) (map[string]*rawResource, error) {
 	return out, nil
 }
 
-// globalsTarget maps a Globals section to the resource type it applies to.
-var globalsTarget = map[string]string{
-	"Function":     "AWS::Serverless::Function",
-	"Api":          "AWS::Serverless::Api",
-	"HttpApi":      "AWS::Serverless::HttpApi",
-	"SimpleTable":  "AWS::Serverless::SimpleTable",
-	"StateMachine": "AWS::Serverless::StateMachine",
-	"LayerVersion": "AWS::Serverless::LayerVersion",
-}
-
 // applyGlobals merges the Globals into each matching resource with SAM's
-// rules: maps merge key by key, lists concatenate (globals first), and any
-// other value set on the resource wins.
+// rules (see internal/samglobals).
 func applyGlobals(doc map[string]any, raw map[string]*rawResource, which func(*rawResource) bool) error {
 	g := mapOf(doc["Globals"])
 	for _, section := range sortedKeys(g) {
-		typ, ok := globalsTarget[section]
+		typ, ok := samglobals.Target(section)
 		if !ok {
 			return fmt.Errorf("Globals: unsupported section %q", section)
 		}
@@ -372,66 +361,10 @@ func applyGlobals(doc map[string]any, raw map[string]*rawResource, which func(*r
 			if res.typ != typ || !which(res) {
 				continue
 			}
-			merged, _ := mergeGlobals(gm, res.properties).(map[string]any)
-			res.properties = merged
+			res.properties = samglobals.Merge(gm, res.properties)
 		}
 	}
 	return nil
-}
-
-func mergeGlobals(global, local any) any {
-	if local == nil {
-		return deepCopy(global)
-	}
-	gm, gok := global.(map[string]any)
-	lm, lok := local.(map[string]any)
-	if gok && lok && !isIntrinsic(gm) && !isIntrinsic(lm) {
-		out := map[string]any{}
-		for k, v := range gm {
-			out[k] = deepCopy(v)
-		}
-		for k, v := range lm {
-			out[k] = mergeGlobals(gm[k], v)
-			if _, ok := gm[k]; !ok {
-				out[k] = v
-			}
-		}
-		return out
-	}
-	gl, gok := global.([]any)
-	ll, lok := local.([]any)
-	if gok && lok {
-		return append(append([]any{}, gl...), ll...)
-	}
-	return local
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopy(e)
-		}
-		return out
-	}
-	return v
-}
-
-func isIntrinsic(m map[string]any) bool {
-	if len(m) != 1 {
-		return false
-	}
-	for k := range m {
-		return k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::")
-	}
-	return false
 }
 
 // addImplicitResources adds what SAM generates and templates commonly
