@@ -408,7 +408,7 @@ func linkBuildCache(stateDir, buildDir string) error {
 		buildDir = filepath.Join(base, "gomlops-localcloud-build")
 	}
 	if err := os.MkdirAll(buildDir, 0o755); err != nil {
-		return fmt.Errorf("build cache: %w", err)
+		return nil // no shared cache: lambdaemu builds in the state directory
 	}
 	if err := os.MkdirAll(filepath.Join(stateDir, "lambda"), 0o755); err != nil {
 		return fmt.Errorf("state dir: %w", err)
