@@ -17,7 +17,7 @@ GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags='-s -w'
 LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 TOOLS_DIR := .tools
 ASL_VALIDATOR := $(TOOLS_DIR)/node_modules/.bin/asl-validator
-FUZZTIME ?= 5s
+FUZZTIME ?= 3s
 
 .PHONY: help
 help: ## list the targets
