@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomlops/mlops/internal/syncbuf"
 	"github.com/gomlops/mlops/localcloud/clock"
 	"github.com/gomlops/mlops/localcloud/endpoint"
 	"github.com/gomlops/mlops/localcloud/s3emu"
@@ -43,30 +43,12 @@ func (f s3Scripts) GetObject(ctx context.Context, bucket, key string) ([]byte, e
 	return io.ReadAll(out.Body)
 }
 
-// syncBuffer is a concurrency-safe output sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type fixture struct {
 	svc    *Service
 	glue   *glue.Client
 	s3     *s3.Client
 	clock  *clock.Manual
-	output *syncBuffer
+	output *syncbuf.Buffer
 }
 
 // repoFile is a path from the repository root.
@@ -106,7 +88,7 @@ func newFixture(t *testing.T) *fixture {
 	put(t, s3c, "artifacts", "scripts/boom.py", []byte("import sys\nprint('working')\nprint('a warning', file=sys.stderr)\nraise ValueError('boom: bad input')\n"))
 	put(t, s3c, "artifacts", "scripts/argv.py", []byte("import json, os, sys\nprint(json.dumps({'argv': sys.argv[1:], 'endpoint': os.environ.get('AWS_ENDPOINT_URL'), 'key': os.environ.get('AWS_ACCESS_KEY_ID')}))\n"))
 
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	svc, err := New(Options{
 		StateDir: dir, Clock: clk, Scripts: s3Scripts{s3c}, EndpointURL: s3srv.URL, Output: out,
 		Jobs: []Job{

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gomlops/mlops/internal/mototest"
+	"github.com/gomlops/mlops/internal/syncbuf"
 	"github.com/gomlops/mlops/localcloud/samtemplate"
 )
 
@@ -43,7 +44,7 @@ func TestTemplateFunctionsWithTheirEvents(t *testing.T) {
 	require.NotEmpty(t, fns, "the template defines functions")
 
 	moto := mototest.Start(t)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	svc, err := New(Options{
 		Functions: fns,
 		StateDir:  stateDir,

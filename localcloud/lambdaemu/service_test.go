@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomlops/mlops/internal/syncbuf"
 	"github.com/gomlops/mlops/localcloud/clock"
 	"github.com/gomlops/mlops/localcloud/samtemplate"
 )
@@ -33,24 +34,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type delivery struct {
@@ -80,7 +63,7 @@ func (f *fakeDestinations) next(t *testing.T, within time.Duration) delivery {
 type harness struct {
 	svc  *Service
 	tpl  *samtemplate.Template
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	dest *fakeDestinations
 }
 
@@ -90,7 +73,7 @@ func newHarness(t *testing.T, mod func(*Options)) *harness {
 	require.NoError(t, err)
 	fns, err := tpl.Functions()
 	require.NoError(t, err)
-	h := &harness{tpl: tpl, logs: &syncBuffer{}, dest: &fakeDestinations{ch: make(chan delivery, 16)}}
+	h := &harness{tpl: tpl, logs: &syncbuf.Buffer{}, dest: &fakeDestinations{ch: make(chan delivery, 16)}}
 	opts := Options{Functions: fns, StateDir: stateDir, Logs: h.logs, Destination: h.dest.send, Endpoint: "http://127.0.0.1:4566"}
 	if mod != nil {
 		mod(&opts)

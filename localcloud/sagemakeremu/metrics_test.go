@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomlops/mlops/internal/syncbuf"
 	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/clock"
 )
@@ -56,24 +57,6 @@ func (noStore) PutObject(context.Context, string, string, io.Reader) error {
 }
 func (noStore) List(context.Context, string, string) ([]string, error) {
 	return nil, errors.New("no store in this test")
-}
-
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // modelFunc is a fake model server: the request body picks the answer.
@@ -120,7 +103,7 @@ func TestInvocationMetrics(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(t0)
 	sink := &fakeMetrics{}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	svc, err := New(Options{StateDir: t.TempDir(), Store: noStore{}, Clock: clk, Metrics: sink, Seed: 1,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)), Timings: Timings{CaptureFlush: time.Hour}})
 	require.NoError(t, err)
