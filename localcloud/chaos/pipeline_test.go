@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -52,12 +50,9 @@ func startStack(t *testing.T, inj *faultinject.Injector) *stackRun {
 	if err := exec.Command("/usr/bin/python3", "-c", "import xgboost").Run(); err != nil {
 		t.Skip("python3-xgboost is not installed: the local SageMaker cannot train (make check-tools installs it)")
 	}
-	var target atomic.Pointer[url.URL]
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(target.Load())
-		r.Out.Host = r.In.Host
-	}}
-	front := httptest.NewServer(inj.Wrap(proxy))
+	var target atomic.Value
+	target.Store("")
+	front := httptest.NewServer(inj.Proxy(func() string { return target.Load().(string) }))
 	t.Cleanup(front.Close)
 
 	stateDir := stateDir(t)
@@ -80,9 +75,7 @@ func startStack(t *testing.T, inj *faultinject.Injector) *stackRun {
 		defer cancel()
 		_ = st.Close(ctx)
 	})
-	u, err := url.Parse(st.EndpointURL())
-	require.NoError(t, err)
-	target.Store(u)
+	target.Store(st.EndpointURL())
 
 	tpl := st.Template
 	topic, _ := tpl.Ref("Topic")

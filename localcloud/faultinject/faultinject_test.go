@@ -470,3 +470,26 @@ func TestOperationNames(t *testing.T) {
 		})
 	}
 }
+
+func TestProxy(t *testing.T) {
+	backend := &fakeBackend{}
+	upstream := httptest.NewServer(backend)
+	t.Cleanup(upstream.Close)
+	var target atomic.Value
+	target.Store("")
+	inj, err := New(Options{Rules: []Rule{{Service: "states", Operation: "StartExecution", Action: ActionThrottle, Count: 1}}})
+	require.NoError(t, err)
+	proxy := httptest.NewServer(inj.Proxy(func() string { return target.Load().(string) }))
+	t.Cleanup(proxy.Close)
+	client := sfn.NewFromConfig(awsConfig(proxy.URL))
+	start := func() error {
+		_, err := client.StartExecution(context.Background(), &sfn.StartExecutionInput{StateMachineArn: aws.String("arn:aws:states:us-east-1:123456789012:stateMachine:m")})
+		return err
+	}
+
+	assert.Equal(t, "ThrottlingException", apiCode(t, start()), "the fault answers before the target is known")
+	assert.Equal(t, "ServiceUnavailable", apiCode(t, start()), "no target yet: a clear AWS error")
+	target.Store(upstream.URL)
+	require.NoError(t, start(), "then calls go through to the target")
+	assert.EqualValues(t, 1, backend.calls.Load())
+}
