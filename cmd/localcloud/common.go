@@ -81,6 +81,28 @@ func (c *commonFlags) service(tpl *samtemplate.Template, logs io.Writer) (*lambd
 	})
 }
 
+// open parses args, which must all be flags, loads the template and builds
+// the Lambda service of its functions: how the serving subcommands
+// (start-api, start-lambda) begin. The caller closes the service.
+func (c *commonFlags) open(fs *flag.FlagSet, args []string, logs io.Writer) (*samtemplate.Template, *lambdaemu.Service, error) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(pos) > 0 {
+		return nil, nil, fmt.Errorf("unexpected arguments %q", pos)
+	}
+	tpl, err := c.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := c.service(tpl, logs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tpl, svc, nil
+}
+
 func newFlagSet(name, usage string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)

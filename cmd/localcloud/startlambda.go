@@ -32,18 +32,7 @@ func runStartLambda(ctx context.Context, c *cli, args []string) error {
 	common.register(fs)
 	host := fs.String("host", "127.0.0.1", "address to listen on")
 	port := fs.Int("port", 3001, "port to listen on (0 picks a free one)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("unexpected arguments %q", pos)
-	}
-	tpl, err := common.load()
-	if err != nil {
-		return err
-	}
-	svc, err := common.service(tpl, c.stderr)
+	_, svc, err := common.open(fs, args, c.stderr)
 	if err != nil {
 		return err
 	}
