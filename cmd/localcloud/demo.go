@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -58,9 +59,12 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "localcloud demo: building the functions and starting the local cloud (state in %s)...\n", *stateDir)
 	began := time.Now()
+	// Upload the datasets as a user would, with the AWS CLI, when it is
+	// installed; the SDK otherwise.
+	awsCLI, _ := exec.LookPath("aws")
 	fig, err := e2e.Run(ctx, e2e.Options{
 		Dir: *dir, StateDir: *stateDir, Speed: *speed, Timeline: c.stdout, Logs: logs,
-		Python: *python, FailurePath: *failure,
+		Python: *python, FailurePath: *failure, AWSCLI: awsCLI,
 	})
 	if err != nil {
 		var se *e2e.StageError

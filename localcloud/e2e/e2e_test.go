@@ -33,10 +33,15 @@ func TestScenario(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
+	// Datasets go up with the AWS CLI: the upload → EventBridge → ingest →
+	// pipeline path is proven with a real, independent client.
+	awsCLI, err := exec.LookPath("aws")
+	require.NoError(t, err, "the AWS CLI (aws) must be on PATH")
+
 	var timeline bytes.Buffer
 	stateDir := t.TempDir()
 	fig, err := Run(ctx, Options{
-		Dir: root, StateDir: stateDir, FailurePath: true, Timeline: &timeline,
+		Dir: root, StateDir: stateDir, FailurePath: true, Timeline: &timeline, AWSCLI: awsCLI,
 		// Slower than the demo: make test shares 2 cores with every other
 		// package, and the pipeline's task timeouts shrink with the speed.
 		Speed: 10,

@@ -60,6 +60,9 @@ type Options struct {
 	FailurePath bool
 	// Port and APIPort of the local cloud (0 picks free ports).
 	Port, APIPort int
+	// AWSCLI, when set, is the AWS CLI executable the datasets are
+	// uploaded with (otherwise the SDK uploads them).
+	AWSCLI string
 }
 
 // Figures are what the scenario measured.
@@ -332,9 +335,13 @@ func (r *runner) dataset(ctx context.Context, mode string, seed, rows int) ([]by
 	return out, nil
 }
 
-// upload puts a dataset in the raw bucket with the SDK (as `aws s3 cp`
-// does) and returns its version id.
+// upload puts a dataset in the raw bucket and returns its version id: with
+// the AWS CLI when Options.AWSCLI names it (a real, independent client, as a
+// user would upload), else with the SDK.
 func (r *runner) upload(ctx context.Context, key string, body []byte) (string, error) {
+	if r.opts.AWSCLI != "" {
+		return r.uploadWithCLI(ctx, key, body)
+	}
 	out, err := r.s3.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(r.rawBucket), Key: aws.String(key), Body: bytes.NewReader(body), ContentType: aws.String("text/csv"),
 	})
@@ -342,6 +349,39 @@ func (r *runner) upload(ctx context.Context, key string, body []byte) (string, e
 		return "", fmt.Errorf("upload s3://%s/%s: %w", r.rawBucket, key, err)
 	}
 	return aws.ToString(out.VersionId), nil
+}
+
+// uploader names what uploads the datasets, for the timeline.
+func (r *runner) uploader() string {
+	if r.opts.AWSCLI != "" {
+		return "the AWS CLI"
+	}
+	return "the AWS SDK"
+}
+
+// uploadWithCLI runs `aws s3api put-object` against the local endpoint with
+// dummy credentials and reads the version id from its JSON answer.
+func (r *runner) uploadWithCLI(ctx context.Context, key string, body []byte) (string, error) {
+	file := filepath.Join(r.opts.StateDir, "upload-"+filepath.Base(key))
+	if err := os.WriteFile(file, body, 0o644); err != nil {
+		return "", fmt.Errorf("stage upload of %s: %w", key, err)
+	}
+	defer os.Remove(file)
+	cmd := exec.CommandContext(ctx, r.opts.AWSCLI, "--endpoint-url", r.st.EndpointURL(), "--region", r.st.Template.Region,
+		"--output", "json", "s3api", "put-object", "--bucket", r.rawBucket, "--key", key, "--body", file, "--content-type", "text/csv")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=localcloud", "AWS_SECRET_ACCESS_KEY=localcloud",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_ENDPOINT_URL=")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("aws s3api put-object s3://%s/%s: %w: %s", r.rawBucket, key, err, strings.TrimSpace(stderr.String()))
+	}
+	var answer struct{ VersionId string }
+	if err := json.Unmarshal(out, &answer); err != nil {
+		return "", fmt.Errorf("aws s3api put-object s3://%s/%s: unreadable answer %q: %w", r.rawBucket, key, out, err)
+	}
+	return answer.VersionId, nil
 }
 
 // executions lists the pipeline's executions, newest first.
@@ -569,7 +609,7 @@ func (r *runner) uploadAndTrain(ctx context.Context) (*pipeline.LiveModel, error
 	if err != nil {
 		return nil, r.fail("upload dataset", err)
 	}
-	r.step(true, "dataset", "generated 800 rows (seed 42) and uploaded to s3://%s/raw/churn-2026-11.csv (version %s) in %.1fs", r.rawBucket, version, time.Since(t0).Seconds())
+	r.step(true, "dataset", "generated 800 rows (seed 42) and uploaded to s3://%s/raw/churn-2026-11.csv (version %s) with %s in %.1fs", r.rawBucket, version, r.uploader(), time.Since(t0).Seconds())
 	e, err := r.waitExecution(ctx, "ingest-", known, 30*time.Second)
 	if err != nil {
 		return nil, r.fail("EventBridge → ingest → pipeline", err, r.ingestFn)
