@@ -144,6 +144,8 @@ const (
 	ActionNeedData        = "need-data"        // no newer dataset: label new data
 	ActionRollback        = "rollback"         // the endpoint is going back to its previous configuration
 	ActionRollbackSkipped = "rollback-skipped" // no rollback possible or needed
+	ActionFailed          = "failed"           // a transient failure, returned for retry
+	ActionDropped         = "dropped"          // a permanent failure: not retried, notified
 )
 
 // Alarm kinds.
@@ -174,16 +176,47 @@ type Decision struct {
 }
 
 // Handle decides what an alarm event calls for and does it.
+//
+// It is an EventBridge target, invoked asynchronously: a returned error is
+// retried by Lambda and finally dead-lettered, whatever its name. So only
+// transient errors are returned. A permanent one (a malformed event, a
+// rollback SageMaker refuses, a denied call) cannot succeed when retried: it
+// is logged, counted and dropped, and when it concerns an alarm on the
+// allow-list the failure is published on SNS so that it is not lost.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Decision, error) {
 	d, err := h.handle(ctx, raw)
 	if err != nil {
-		h.Log.ErrorContext(ctx, "remediation failed", "error", err, "kind", faults.KindOf(err).String(), "alarm", d.AlarmName)
-		h.emit(d.AlarmName, "failed")
-		return d, err
+		kind := faults.KindOf(err)
+		if kind.Transient() {
+			h.Log.ErrorContext(ctx, "remediation failed; returned for retry", "error", err, "kind", kind.String(), "alarm", d.AlarmName)
+			h.emit(d.AlarmName, ActionFailed)
+			return d, err
+		}
+		return h.drop(ctx, d, err)
 	}
 	h.Log.InfoContext(ctx, "remediation decided", "alarm", d.AlarmName, "action", d.Action, "reason", d.Reason,
 		"execution", d.ExecutionName, "endpointConfig", d.EndpointConfigName)
 	h.emit(d.AlarmName, d.Action)
+	return d, nil
+}
+
+// drop ends an invocation whose error is permanent: logged once, counted,
+// and, for an alarm remediation acts on, notified. Only a failure to notify
+// is returned, since that one may succeed when retried.
+func (h *Handler) drop(ctx context.Context, d Decision, cause error) (Decision, error) {
+	kind := faults.KindOf(cause)
+	h.Log.ErrorContext(ctx, "remediation failed permanently; dropped", "error", cause, "kind", kind.String(), "alarm", d.AlarmName)
+	h.emit(d.AlarmName, ActionDropped)
+	d.Action = ActionDropped
+	d.Reason = fmt.Sprintf("failed permanently (%s), not retried: %v", kind, cause)
+	if d.Kind == "" {
+		// Not an alarm this function acts on (a malformed event): the log
+		// line and the count are the record.
+		return d, nil
+	}
+	if err := h.notify(ctx, d); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 

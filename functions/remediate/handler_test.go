@@ -453,21 +453,81 @@ func TestFailuresReleaseTheClaimSoTheRetryActs(t *testing.T) {
 	}
 }
 
-func TestRollbackRejectedIsPermanent(t *testing.T) {
-	e := newEnv(t)
-	e.sm.updateErr = &smithy.GenericAPIError{Code: "ValidationException", Message: "Cannot update in-progress endpoint"}
-	_, err := e.h.Handle(context.Background(), event(t, "remediate-errors-alarm.json"))
-	require.Error(t, err)
-	assert.Equal(t, faults.Invalid, faults.KindOf(err))
-	assert.Empty(t, e.sns.published)
+// Remediate is an asynchronous EventBridge target: whatever error it returns
+// is retried and dead-lettered. A permanent failure is therefore dropped:
+// counted, and published when it concerns an alarm on the allow-list.
+func TestPermanentFailuresAreDroppedNotRetried(t *testing.T) {
+	rejected := &smithy.GenericAPIError{Code: "ValidationException", Message: "Cannot update in-progress endpoint"}
+	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform states:StartExecution"}
+	tests := []struct {
+		name       string
+		raw        func(t *testing.T) json.RawMessage
+		break_     func(e *env)
+		wantReason string
+		wantNotice bool
+	}{
+		{name: "wrong detail-type", raw: fixture("remediate-wrong-detail-type.json"), wantReason: "detail-type"},
+		{name: "not JSON", raw: literal(`{"source":`), wantReason: "alarm event"},
+		{name: "oversized payload", raw: func(*testing.T) json.RawMessage {
+			return json.RawMessage(`{"pad":"` + strings.Repeat("x", maxEventBytes) + `"}`)
+		}, wantReason: "more than EventBridge's"},
+		{name: "no alarm name", raw: literal(`{"source":"aws.cloudwatch","detail-type":"CloudWatch Alarm State Change","id":"1","detail":{"state":{"value":"ALARM"}}}`), wantReason: "no detail.alarmName"},
+		{
+			name: "rollback refused by SageMaker", raw: fixture("remediate-errors-alarm.json"),
+			break_: func(e *env) { e.sm.updateErr = rejected }, wantReason: "Cannot update in-progress endpoint", wantNotice: true,
+		},
+		{
+			name: "retraining denied", raw: fixture("remediate-drift-alarm.json"),
+			break_: func(e *env) {
+				e.dataset(t, "raw/churn-2026-11-25.csv", "2026-11-25T09:30:00Z")
+				e.sfn.startErr = denied
+			},
+			wantReason: "not authorized", wantNotice: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			var out bytes.Buffer
+			e.h.Metrics = metrics.New(&out, "MLOps/test", func() time.Time { return e.now })
+			if tt.break_ != nil {
+				tt.break_(e)
+			}
+			d, err := e.h.Handle(context.Background(), tt.raw(t))
+			require.NoError(t, err, "a permanent failure must not be retried")
+			assert.Equal(t, ActionDropped, d.Action)
+			assert.Contains(t, d.Reason, tt.wantReason)
+			assert.Contains(t, out.String(), `"Action":"dropped"`, "the drop is counted")
+			assert.Empty(t, e.sfn.executions, "nothing started")
+			assert.Empty(t, e.cw.calls, "nothing re-armed")
+			if !tt.wantNotice {
+				assert.Empty(t, e.sns.published)
+				return
+			}
+			require.Len(t, e.sns.published, 1, "the operator is told")
+			assert.Contains(t, aws.ToString(e.sns.published[0].Message), tt.wantReason)
+			assert.Contains(t, aws.ToString(e.sns.published[0].Subject), ActionDropped)
+			assert.Empty(t, e.s3.keys(testArtifacts, "monitor/"), "claim released: a redelivery acts again")
+		})
+	}
 }
 
-func TestMalformedEventsAreInvalid(t *testing.T) {
+func TestDroppedFailureThatCannotBeNotifiedIsReturned(t *testing.T) {
 	e := newEnv(t)
-	_, err := e.h.Handle(context.Background(), event(t, "remediate-wrong-detail-type.json"))
-	require.Error(t, err)
-	assert.Equal(t, faults.Invalid, faults.KindOf(err))
-	assert.Contains(t, err.Error(), "detail-type")
+	e.sm.updateErr = &smithy.GenericAPIError{Code: "ValidationException", Message: "Cannot update in-progress endpoint"}
+	e.sns.err = &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+	_, err := e.h.Handle(context.Background(), event(t, "remediate-errors-alarm.json"))
+	require.Error(t, err, "the failure must reach the dead-letter queue rather than vanish")
+	assert.True(t, faults.IsTransient(err))
+	assert.Contains(t, err.Error(), "publish decision")
+}
+
+func fixture(name string) func(t *testing.T) json.RawMessage {
+	return func(t *testing.T) json.RawMessage { t.Helper(); return event(t, name) }
+}
+
+func literal(s string) func(t *testing.T) json.RawMessage {
+	return func(*testing.T) json.RawMessage { return json.RawMessage(s) }
 }
 
 func TestLoadConfig(t *testing.T) {
