@@ -63,6 +63,19 @@ type Options struct {
 	// Metrics receives the execution metrics (AWS/States, by
 	// StateMachineArn); nil publishes nothing.
 	Metrics awsmetrics.Sink
+	// Mock answers the Task states it mocks instead of their integrations
+	// (asl.Config.Mock; Step Functions Local's MockConfigFile through
+	// asl.MockConfig.Mocker). With a mocker, StartExecution also accepts a
+	// state machine ARN ending in "#<TestCase>", Step Functions Local's way
+	// to pick a test case per execution. nil mocks nothing.
+	Mock asl.TaskMocker
+}
+
+// TestCaseChecker is what a Mock may also implement so that StartExecution
+// refuses a "#<TestCase>" the mock configuration does not define for the
+// state machine, instead of silently calling every real integration.
+type TestCaseChecker interface {
+	HasTestCase(stateMachine, testCase string) bool
 }
 
 // Service is the Step Functions emulator. It is an http.Handler and offers
@@ -133,6 +146,7 @@ func New(opts Options) (*Service, error) {
 	s.engine = asl.New(asl.Config{
 		Clock: opts.Clock, Lambda: opts.Lambda, SDK: opts.SDK, SNS: opts.SNS, Events: opts.Events,
 		Executions: s, Sync: opts.Sync, Random: opts.Random, NewUUID: opts.NewUUID, Region: opts.Region,
+		Mock: opts.Mock,
 	})
 	if opts.StateDir != "" {
 		s.dir = filepath.Join(opts.StateDir, "stepfunctions")
@@ -323,8 +337,11 @@ func (s *Service) machine(arn string) (*stateMachine, error) {
 // name gets a UUID; a name already used by a RUNNING execution with the
 // same input returns that execution; any other reuse within 90 days is
 // ExecutionAlreadyExists. It satisfies asl.ExecutionStarter.
+//
+// With Options.Mock, a state machine ARN ending in "#<TestCase>" starts
+// the state machine with that test case's mocks (Step Functions Local).
 func (s *Service) StartExecution(_ context.Context, stateMachineARN, name, input string) (string, time.Time, error) {
-	sm, err := s.machine(stateMachineARN)
+	sm, infoARN, err := s.machineForStart(stateMachineARN)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -369,7 +386,7 @@ func (s *Service) StartExecution(_ context.Context, stateMachineARN, name, input
 		s.log.Error("persist execution", "execution", arn, "err", err)
 	}
 	s.publishStarted(sm.ARN, now)
-	info := asl.ExecutionInfo{ARN: arn, Name: name, StateMachineARN: sm.ARN, StateMachineName: sm.Name,
+	info := asl.ExecutionInfo{ARN: arn, Name: name, StateMachineARN: infoARN, StateMachineName: sm.Name,
 		RoleARN: sm.RoleARN, StartTime: now, Input: decoded}
 	s.wg.Add(1)
 	go func() {
@@ -379,6 +396,32 @@ func (s *Service) StartExecution(_ context.Context, stateMachineARN, name, input
 		s.finish(ex, res)
 	}()
 	return arn, now, nil
+}
+
+// machineForStart finds the state machine of a StartExecution and the
+// state machine ARN the execution runs with: the ARN itself, or with a
+// mocker, "<ARN>#<TestCase>" (the suffix selects the test case in
+// asl.Mocker).
+func (s *Service) machineForStart(arn string) (*stateMachine, string, error) {
+	base, testCase, mocked := strings.Cut(arn, "#")
+	if !mocked || s.opts.Mock == nil {
+		sm, err := s.machine(arn)
+		if err != nil {
+			return nil, "", err
+		}
+		return sm, sm.ARN, nil
+	}
+	sm, err := s.machine(base)
+	if err != nil {
+		return nil, "", err
+	}
+	if testCase == "" {
+		return nil, "", apiErr("InvalidArn", "Invalid Arn: '%s' (no test case after '#')", arn)
+	}
+	if c, ok := s.opts.Mock.(TestCaseChecker); ok && !c.HasTestCase(sm.Name, testCase) {
+		return nil, "", apiErr("InvalidArn", "Invalid Arn: '%s': the mock configuration has no test case %q for state machine %q", arn, testCase, sm.Name)
+	}
+	return sm, sm.ARN + "#" + testCase, nil
 }
 
 func (s *Service) newUUID() string {
