@@ -99,8 +99,11 @@ const (
 	MetricMalformedRows  = "MalformedCaptureRows"
 	MetricFeaturePSI     = "FeaturePSI"
 	MetricMissingShare   = "FeatureMissingShare"
-	DimensionEndpoint    = "EndpointName"
-	DimensionFeature     = "Feature"
+	// MetricFailures counts runs dropped for a permanent error.
+	MetricFailures    = "MonitoringFailures"
+	DimensionEndpoint = "EndpointName"
+	DimensionFeature  = "Feature"
+	DimensionKind     = "Kind"
 )
 
 // Result says what one run found. It is the Lambda's response, for on-demand
@@ -118,18 +121,49 @@ type Result struct {
 	// Discarded is set when an overlapping run committed first: this run's
 	// figures were dropped so that no file counts twice.
 	Discarded bool `json:"discarded,omitempty"`
+	// Failed is set when the run was dropped for a permanent error (a
+	// malformed event, an unreadable registry record or baseline); Reason
+	// says what failed.
+	Failed bool `json:"failed,omitempty"`
 }
 
-// Handle runs one pass. The event (a scheduled event or {} on demand) is
-// not read.
-func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (Result, error) {
+// Handle runs one pass for a scheduled event or an on-demand {}.
+//
+// The schedule invokes it asynchronously, so a returned error is retried
+// and finally dead-lettered whatever its name. Only transient errors are
+// returned. A permanent one (a malformed event, a registry record or
+// baseline that cannot be read) fails every retry the same way: it is
+// logged, counted (MonitoringFailures, dimension Kind) and dropped, and the
+// Result says why; the next scheduled run tries again.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
+	trigger, err := DecodeEvent(raw)
+	if err != nil {
+		return h.drop(ctx, Result{EndpointName: h.Config.EndpointName}, err)
+	}
 	res, err := h.run(ctx)
 	if err != nil {
-		h.Log.ErrorContext(ctx, "monitoring failed", "endpoint", h.Config.EndpointName, "error", err, "kind", faults.KindOf(err).String())
-		return res, err
+		if faults.IsTransient(err) {
+			h.Log.ErrorContext(ctx, "monitoring failed; returned for retry", "endpoint", h.Config.EndpointName, "error", err, "kind", faults.KindOf(err).String())
+			return res, err
+		}
+		return h.drop(ctx, res, err)
 	}
-	h.Log.InfoContext(ctx, "monitoring done", "endpoint", h.Config.EndpointName, "objects", res.Objects,
-		"noData", res.NoData, "reason", res.Reason, "complete", res.Complete, "discarded", res.Discarded)
+	h.Log.InfoContext(ctx, "monitoring done", "endpoint", h.Config.EndpointName, "scheduled", trigger.Scheduled, "eventId", trigger.ID,
+		"objects", res.Objects, "noData", res.NoData, "reason", res.Reason, "complete", res.Complete, "discarded", res.Discarded)
+	return res, nil
+}
+
+// drop ends a run whose error is permanent: logged once, counted, and
+// reported in the Result instead of being returned for retries that would
+// fail the same way.
+func (h *Handler) drop(ctx context.Context, res Result, cause error) (Result, error) {
+	kind := faults.KindOf(cause)
+	h.Log.ErrorContext(ctx, "monitoring failed permanently; dropped", "endpoint", h.Config.EndpointName, "error", cause, "kind", kind.String())
+	dims := append(h.endpointDims(), metrics.Dimension{Name: DimensionKind, Value: kind.String()})
+	if err := h.Metrics.Emit(dims, nil, metrics.Metric{Name: MetricFailures, Unit: metrics.Count, Value: 1}); err != nil {
+		h.Log.WarnContext(ctx, "emit metric", "metric", MetricFailures, "error", err)
+	}
+	res.Failed, res.Complete, res.Reason = true, false, cause.Error()
 	return res, nil
 }
 

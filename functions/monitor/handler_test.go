@@ -370,10 +370,20 @@ func TestFailuresLeaveTheCheckpointAlone(t *testing.T) {
 			e.capture(t, "AllTraffic", "2026-11-25T09:00:00Z", "a", "3,20,0,0")
 			tt.setup(t, e)
 			before, hadCheckpoint := e.s3.get(testBucket, checkpointKey(testEndpoint))
-			_, err := e.h.Handle(context.Background(), loadEvent(t))
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.want)
-			assert.Equal(t, tt.transient, faults.IsTransient(err), "kind %v", faults.KindOf(err))
+			res, err := e.h.Handle(context.Background(), loadEvent(t))
+			if tt.transient {
+				// Returned, so that the asynchronous invocation is retried.
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.want)
+				assert.True(t, faults.IsTransient(err), "kind %v", faults.KindOf(err))
+				assert.Empty(t, e.emitted(t, MetricFailures, epDims))
+			} else {
+				// Dropped: every retry would fail the same way.
+				require.NoError(t, err)
+				assert.True(t, res.Failed)
+				assert.Contains(t, res.Reason, tt.want)
+				assert.Equal(t, []float64{1}, e.emitted(t, MetricFailures, epDims), "the drop is counted")
+			}
 			after, hasCheckpoint := e.s3.get(testBucket, checkpointKey(testEndpoint))
 			if hadCheckpoint || hasCheckpoint {
 				assert.Equal(t, string(before), string(after), "checkpoint changed")
