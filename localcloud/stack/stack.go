@@ -30,10 +30,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/gomlops/mlops/localcloud/apigw"
+	"github.com/gomlops/mlops/localcloud/asl"
 	"github.com/gomlops/mlops/localcloud/clock"
 	"github.com/gomlops/mlops/localcloud/cloudwatchemu"
 	"github.com/gomlops/mlops/localcloud/endpoint"
 	"github.com/gomlops/mlops/localcloud/eventbridge"
+	"github.com/gomlops/mlops/localcloud/faultinject"
 	"github.com/gomlops/mlops/localcloud/glueemu"
 	"github.com/gomlops/mlops/localcloud/lambdaemu"
 	"github.com/gomlops/mlops/localcloud/s3emu"
@@ -97,6 +99,21 @@ type Options struct {
 	// over the template's (a local experiment without editing the
 	// template). An unknown logical id is an error.
 	FunctionEnv map[string]map[string]string
+	// Faults, when set, breaks the stack on purpose (docs/chaos.md): it
+	// wraps the AWS endpoint (API call faults, and its control API at
+	// faultinject.ControlPath), every Lambda invocation attempt, S3's
+	// notifications to EventBridge and EventBridge's deliveries to Lambda
+	// and Step Functions. Its rules can change while the stack runs.
+	Faults *faultinject.Injector
+	// MockConfig, when set, mocks Step Functions Task states with a Step
+	// Functions Local MockConfigFile: an execution started on
+	// "<state machine ARN>#<TestCase>" runs that test case. Its state
+	// machines are named by name or by the template's logical id.
+	MockConfig *asl.MockConfig
+	// MockTestCase, with MockConfig, is the test case every execution of
+	// a state machine that has it runs (without a "#<TestCase>" of its
+	// own). No state machine having it is an error.
+	MockTestCase string
 }
 
 // Timings are emulated durations of work the local cloud does not really
@@ -128,6 +145,12 @@ type Stack struct {
 	SageMaker     *sagemakeremu.Service
 	CloudWatch    *cloudwatchemu.Service
 	API           *apigw.Server
+
+	// Faults is Options.Faults (nil without fault injection).
+	Faults *faultinject.Injector
+	// Mocks are the Step Functions mocks of Options.MockConfig (nil
+	// without), keyed by state machine name.
+	Mocks *sfnemu.Mocks
 
 	// StateDir is the absolute state directory.
 	StateDir string
@@ -184,7 +207,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
-	st := &Stack{Clock: opts.Clock, StateDir: stateDir, log: logger, cancel: cancel}
+	st := &Stack{Clock: opts.Clock, StateDir: stateDir, log: logger, cancel: cancel, Faults: opts.Faults}
 	defer func() {
 		if err != nil {
 			closeCtx, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -196,7 +219,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	// Listen first: the endpoint URL goes into queue URLs and every
 	// function's AWS_ENDPOINT_URL.
 	st.router = endpoint.NewRouter(logger)
-	st.endpointSrv, err = endpoint.Start(net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.Port)), st.router)
+	// A nil injector's Wrap is the router itself.
+	st.endpointSrv, err = endpoint.Start(net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.Port)), opts.Faults.Wrap(st.router))
 	if err != nil {
 		return nil, fmt.Errorf("start the AWS endpoint on port %d: %w (is another local cloud running? pick another with --port)", opts.Port, err)
 	}
@@ -281,7 +305,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		Functions: fns, StateDir: stateDir, Region: tpl.Region, Endpoint: url,
 		Env:  map[string]string{"AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"},
 		Logs: st.logs, Clock: opts.Clock, Destination: dest.Deliver, Go: opts.Go,
-		Metrics: lambdaMetrics{metrics},
+		Metrics: lambdaMetrics{metrics}, Faults: opts.Faults.LambdaHook(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start Lambda: %w", err)
@@ -291,19 +315,26 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 	// Step Functions, then EventBridge (which starts executions), then S3
 	// (which emits to EventBridge).
+	machines, err := tpl.StateMachines()
+	if err != nil {
+		return nil, err
+	}
+	var mock asl.TaskMocker
+	if opts.MockConfig != nil || opts.MockTestCase != "" {
+		if st.Mocks, err = newMocks(opts.MockConfig, opts.MockTestCase, machines); err != nil {
+			return nil, err
+		}
+		mock = st.Mocks
+	}
 	st.StepFunctions, err = sfnemu.New(sfnemu.Options{
 		StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID,
 		Lambda: st.Lambda, SNS: snsPublisher{st.SNS}, Events: events, Logger: logger,
-		Metrics: stepFunctionsMetrics{metrics},
+		Metrics: stepFunctionsMetrics{metrics}, Mock: mock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start Step Functions: %w", err)
 	}
 	st.closers = append(st.closers, st.StepFunctions.Close)
-	machines, err := tpl.StateMachines()
-	if err != nil {
-		return nil, err
-	}
 	for _, m := range machines {
 		if _, err := st.StepFunctions.PutStateMachine(sfnemu.CreateStateMachineInput{
 			Name: m.Name, Definition: string(m.Definition), RoleARN: m.RoleARN, Type: m.Type,
@@ -318,7 +349,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	st.Events, err = eventbridge.New(eventbridge.Options{
 		StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID,
-		Lambda: st.Lambda, StepFunctions: executionStarter{st.StepFunctions}, SQS: st.SQS, SNS: st.SNS,
+		Lambda: opts.Faults.LambdaTargets(st.Lambda), StepFunctions: opts.Faults.ExecutionTargets(executionStarter{st.StepFunctions}),
+		SQS: st.SQS, SNS: st.SNS,
 		Rules: eventRules(rules), Logger: logger,
 	})
 	if err != nil {
@@ -331,7 +363,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	for _, b := range tpl.Buckets() {
 		buckets = append(buckets, s3emu.Bucket{Name: b.Name, EventBridge: b.EventBridge, Versioned: b.Versioned})
 	}
-	st.S3, err = s3emu.New(s3emu.Options{StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID, Buckets: buckets, Events: st.Events, Logger: logger})
+	st.S3, err = s3emu.New(s3emu.Options{StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID, Buckets: buckets, Events: opts.Faults.Emitter(st.Events), Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("start S3: %w", err)
 	}
@@ -493,6 +525,15 @@ func (st *Stack) note(format string, args ...any) {
 	st.notes = append(st.notes, fmt.Sprintf(format, args...))
 }
 
+// FaultsURL is the fault-injection control API on the AWS endpoint
+// (docs/chaos.md), or "" without Options.Faults.
+func (st *Stack) FaultsURL() string {
+	if st.Faults == nil {
+		return ""
+	}
+	return st.EndpointURL() + faultinject.ControlPath
+}
+
 // EndpointURL is the AWS endpoint (AWS_ENDPOINT_URL).
 func (st *Stack) EndpointURL() string { return st.endpointSrv.URL() }
 
@@ -546,6 +587,9 @@ func (st *Stack) Close(ctx context.Context) error {
 		if err := st.apiSrv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop API: %w", err))
 		}
+	}
+	if st.Faults != nil {
+		st.Faults.Clear() // releases the events a reorder fault holds back
 	}
 	st.cancel()
 	st.wg.Wait()

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomlops/mlops/localcloud/asl"
 	"github.com/gomlops/mlops/localcloud/cloudwatchemu"
 )
 
@@ -219,6 +220,9 @@ func TestStartFailsCleanly(t *testing.T) {
 		{"bad parameter", Options{Template: "testdata/template.yaml", Parameters: map[string]string{"Nope": "1"}}, "Nope"},
 		{"port in use", Options{Template: "testdata/template.yaml", Port: busy.Addr().(*net.TCPAddr).Port}, "--port"},
 		{"unknown function in FunctionEnv", Options{Template: "testdata/template.yaml", FunctionEnv: map[string]map[string]string{"GhostFunction": {"A": "b"}}}, "GhostFunction"},
+		{"mock config names no state machine of the template", Options{Template: "testdata/template.yaml", MockConfig: &asl.MockConfig{StateMachines: map[string]asl.MockStateMachine{"Ghost": {}}}}, "StateMachines.Ghost"},
+		{"mock test case no state machine has", Options{Template: "testdata/template.yaml", MockConfig: &asl.MockConfig{StateMachines: map[string]asl.MockStateMachine{"machine": {}}}, MockTestCase: "Nope"}, `test case "Nope"`},
+		{"mock test case without a mock config", Options{Template: "testdata/template.yaml", MockTestCase: "Mocked"}, "needs a mock config"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
