@@ -50,7 +50,8 @@ type Config struct {
 	// FirstLookback bounds how far back the first run (no checkpoint) reads.
 	FirstLookback time.Duration
 	// MaxObjectsPerRun bounds one run's work; the rest waits for the next run
-	// (the checkpoint keeps the unfinished hour open).
+	// (the checkpoint keeps the unfinished hour open). The invocation's
+	// deadline bounds it too (see commitReserve).
 	MaxObjectsPerRun int
 	// MinRows is the fewest rows a drift score is computed from: PSI over a
 	// handful of rows is noise, and would page someone for nothing.
@@ -330,7 +331,7 @@ func (h *Handler) scanPartition(ctx context.Context, prefix string, counted map[
 			if counted[key] {
 				continue
 			}
-			if len(res.done) >= h.Config.MaxObjectsPerRun {
+			if len(res.done) >= h.Config.MaxObjectsPerRun || h.outOfTime(ctx) {
 				return false, nil
 			}
 			if err := h.count(ctx, key, acc); err != nil {
@@ -341,6 +342,19 @@ func (h *Handler) scanPartition(ctx context.Context, prefix string, counted map[
 		}
 	}
 	return true, nil
+}
+
+// commitReserve is the time a run keeps before the invocation's deadline
+// to write its checkpoint and metrics. A run that read until the deadline
+// would fail without committing, and every retry would redo the same reads
+// and time out again.
+const commitReserve = 15 * time.Second
+
+// outOfTime reports whether the invocation's deadline is too near to read
+// another capture file and still commit what was read.
+func (h *Handler) outOfTime(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && dl.Sub(h.Now()) < commitReserve
 }
 
 // count streams one capture file into acc. A file that vanished between

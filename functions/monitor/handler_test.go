@@ -442,3 +442,47 @@ func TestLoadConfig(t *testing.T) {
 	assert.Contains(t, r.Err().Error(), "ENDPOINT_NAME")
 	assert.Contains(t, r.Err().Error(), "ARTIFACTS_BUCKET")
 }
+
+// deadlineContext reports a deadline on the test's clock without ever being
+// cancelled, so a test can place the invocation's deadline in fake time.
+type deadlineContext struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c deadlineContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func TestNearDeadlineCommitsWhatWasRead(t *testing.T) {
+	tests := []struct {
+		name         string
+		left         time.Duration // from the start of the run to the deadline
+		wantObjects  int
+		wantComplete bool
+	}{
+		{name: "ample time reads everything", left: 5 * time.Minute, wantObjects: 4, wantComplete: true},
+		{name: "deadline stops reading and commits", left: commitReserve + 2*time.Minute + time.Second, wantObjects: 3},
+		{name: "no time for any file still commits", left: commitReserve - time.Second, wantObjects: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.deploy(t, "2026-11-25T00:30:00Z")
+			for i := range 4 {
+				e.capture(t, "AllTraffic", "2026-11-25T09:00:00Z", fmt.Sprintf("f%d", i), "3,20,0,0")
+			}
+			// Every capture file takes a minute to read.
+			e.s3.beforeGet = func(key string) error {
+				if strings.HasPrefix(key, "capture/") {
+					e.clock.t = e.clock.t.Add(time.Minute)
+				}
+				return nil
+			}
+			ctx := deadlineContext{Context: context.Background(), deadline: e.clock.t.Add(tt.left)}
+			res, err := e.h.Handle(ctx, loadEvent(t))
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantObjects, res.Objects)
+			assert.Equal(t, tt.wantComplete, res.Complete)
+			assert.Len(t, e.checkpoint(t).Processed, tt.wantObjects, "what was read is committed")
+		})
+	}
+}
