@@ -67,11 +67,17 @@ func (k Kind) Transient() bool {
 // Error is an error the platform classified itself, such as bad input found
 // by a handler before calling AWS.
 type Error struct {
+	// Kind decides how callers handle the error.
 	Kind Kind
-	Err  error
+	// Err is the underlying error; its text is the Error's text.
+	Err error
 }
 
+// Error returns the underlying error's text: the kind is for code, not
+// for the message.
 func (e *Error) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Invalidf returns a permanent Invalid error: the input can never succeed.

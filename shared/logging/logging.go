@@ -32,6 +32,8 @@ func New(w io.Writer, level string) *slog.Logger {
 // invocationHandler adds the invocation's identity to every record.
 type invocationHandler struct{ slog.Handler }
 
+// Handle adds the request id and function ARN of the invocation in ctx, if
+// any, then passes the record on.
 func (h invocationHandler) Handle(ctx context.Context, r slog.Record) error {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		r.AddAttrs(
@@ -42,10 +44,12 @@ func (h invocationHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.Handler.Handle(ctx, r)
 }
 
+// WithAttrs keeps the invocation fields on loggers derived with With.
 func (h invocationHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	return invocationHandler{h.Handler.WithAttrs(as)}
 }
 
+// WithGroup keeps the invocation fields on loggers derived with WithGroup.
 func (h invocationHandler) WithGroup(name string) slog.Handler {
 	return invocationHandler{h.Handler.WithGroup(name)}
 }
