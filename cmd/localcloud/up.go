@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/gomlops/mlops/localcloud/asl"
 	"github.com/gomlops/mlops/localcloud/clock"
 	"github.com/gomlops/mlops/localcloud/endpoint"
+	"github.com/gomlops/mlops/localcloud/faultinject"
 	"github.com/gomlops/mlops/localcloud/samtemplate"
 	"github.com/gomlops/mlops/localcloud/stack"
 )
@@ -29,7 +32,15 @@ Loads the template, builds every function and starts every emulated service
 (S3, EventBridge, Lambda, Step Functions, Glue, SageMaker, CloudWatch, SNS,
 SQS, STS) behind one AWS endpoint on 127.0.0.1, creates the template's
 resources, uploads the Glue scripts and serves the template's API. Point the
-AWS CLI, boto3 or an SDK at it with AWS_ENDPOINT_URL. Runs until Ctrl-C.`
+AWS CLI, boto3 or an SDK at it with AWS_ENDPOINT_URL. Runs until Ctrl-C.
+
+--faults file.json injects faults (throttles, errors, latency, Lambda
+crashes, duplicated or late events) and serves the control API on the
+endpoint at /_localcloud/faults to change them while it runs.
+--mock-config file.json mocks Step Functions Task states with a Step
+Functions Local MockConfigFile: start an execution on
+<state machine ARN>#<TestCase>, or give --mock-test-case to run one test case
+for every execution. See docs/chaos.md.`
 
 // upFlags are the flags of `up`.
 type upFlags struct {
@@ -42,6 +53,9 @@ type upFlags struct {
 	apiPort   int
 	speed     float64
 	verbose   bool
+	faults    string
+	mock      string
+	mockCase  string
 }
 
 func (u *upFlags) register(fs *flag.FlagSet, defaultPort, defaultAPIPort int, defaultSpeed float64) {
@@ -55,6 +69,9 @@ func (u *upFlags) register(fs *flag.FlagSet, defaultPort, defaultAPIPort int, de
 	fs.IntVar(&u.apiPort, "api-port", defaultAPIPort, "port of the template's API on 127.0.0.1 (0 picks a free one)")
 	fs.Float64Var(&u.speed, "speed", defaultSpeed, "clock factor: every emulated wait (Wait states, polling, schedules, retries, instance start-up) is this many times shorter")
 	fs.BoolVar(&u.verbose, "verbose", false, "log the services' own problems to stderr")
+	fs.StringVar(&u.faults, "faults", "", `fault-injection file {"faults": [...]} (docs/chaos.md); also serves the control API at <endpoint>/_localcloud/faults`)
+	fs.StringVar(&u.mock, "mock-config", "", "Step Functions Local MockConfigFile: executions started on <state machine ARN>#<TestCase> run that test case (like SFN_MOCK_CONFIG)")
+	fs.StringVar(&u.mockCase, "mock-test-case", "", "with --mock-config: the test case every execution of a state machine that has it runs")
 }
 
 func (u *upFlags) options(out io.Writer, clk clock.Clock) (stack.Options, error) {
@@ -71,6 +88,25 @@ func (u *upFlags) options(out io.Writer, clk clock.Clock) (stack.Options, error)
 	}
 	if u.verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(out, nil))
+	}
+	if u.faults != "" {
+		rules, err := faultinject.Load(u.faults)
+		if err != nil {
+			return stack.Options{}, fmt.Errorf("--faults %s: %w", u.faults, err)
+		}
+		if opts.Faults, err = faultinject.New(faultinject.Options{Clock: clk, Rules: rules}); err != nil {
+			return stack.Options{}, fmt.Errorf("--faults %s: %w", u.faults, err)
+		}
+	}
+	if u.mockCase != "" && u.mock == "" {
+		return stack.Options{}, fmt.Errorf("--mock-test-case %s needs --mock-config file.json", u.mockCase)
+	}
+	if u.mock != "" {
+		cfg, err := asl.LoadMockConfig(u.mock)
+		if err != nil {
+			return stack.Options{}, fmt.Errorf("--mock-config %s: %w", u.mock, err)
+		}
+		opts.MockConfig, opts.MockTestCase = cfg, u.mockCase
 	}
 	return opts, nil
 }
@@ -99,6 +135,9 @@ func runUp(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.stderr, "localcloud up: loading %s and building its functions (cached in %s)...\n", u.template, u.stateDir)
 	st, err := stack.Start(ctx, opts)
 	if err != nil {
+		if u.mock != "" && strings.Contains(err.Error(), "mock config") {
+			return fmt.Errorf("--mock-config %s: %w", u.mock, err)
+		}
 		return err
 	}
 	defer func() {
@@ -109,7 +148,7 @@ func runUp(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stderr, "localcloud up: stop: %v\n", err)
 		}
 	}()
-	fmt.Fprint(c.stdout, Banner(st, u.speed))
+	fmt.Fprint(c.stdout, Banner(st, u.speed, chaosFiles{faults: u.faults, mock: u.mock, testCase: u.mockCase}))
 	if c.ready != nil {
 		c.ready(strings.TrimPrefix(st.EndpointURL(), "http://"))
 	}
@@ -117,9 +156,12 @@ func runUp(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// Banner tells the developer where everything is and how it differs from
-// AWS.
-func Banner(st *stack.Stack, speed float64) string {
+// chaosFiles are where the active faults and mocks came from.
+type chaosFiles struct{ faults, mock, testCase string }
+
+// Banner tells the developer where everything is, which faults and mocks
+// are active, and how it differs from AWS.
+func Banner(st *stack.Stack, speed float64, files chaosFiles) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nLocal cloud of %s (stack %s, region %s, account %s) is up.\n\n", st.Template.Path, st.Template.StackName, st.Template.Region, st.Template.AccountID)
 	fmt.Fprintf(&b, "AWS endpoint:  %s  (services: %s)\n", st.EndpointURL(), strings.Join(st.Services(), ", "))
@@ -133,6 +175,7 @@ func Banner(st *stack.Stack, speed float64) string {
 	if speed != 1 {
 		fmt.Fprintf(&b, "Clock:         every emulated wait %gx shorter (the time itself stays the machine's)\n", speed)
 	}
+	b.WriteString(chaosBanner(st, files))
 	b.WriteString("\nPoint the AWS CLI, boto3 or an SDK at it:\n\n")
 	for _, e := range st.Env() {
 		fmt.Fprintf(&b, "  export %s\n", e)
@@ -150,5 +193,47 @@ func Banner(st *stack.Stack, speed float64) string {
 		fmt.Fprintf(&b, "  - %s\n", d)
 	}
 	b.WriteString("\nPress Ctrl-C to stop.\n")
+	return b.String()
+}
+
+// chaosBanner says which faults and Step Functions mocks are active and
+// how to change the faults while the stack runs.
+func chaosBanner(st *stack.Stack, files chaosFiles) string {
+	var b strings.Builder
+	if st.Faults != nil {
+		rules := st.Faults.Rules()
+		fmt.Fprintf(&b, "Faults:        %d rule(s) from %s are active (docs/chaos.md)\n", len(rules), files.faults)
+		for _, r := range rules {
+			op := r.Operation
+			if op == "" {
+				op = "*"
+			}
+			fmt.Fprintf(&b, "                 %s: %s %s/%s", r.ID, r.Action, r.Service, op)
+			if r.Target != "" {
+				fmt.Fprintf(&b, " on %s", r.Target)
+			}
+			if r.Count > 0 {
+				fmt.Fprintf(&b, " (%d call(s))", r.Count)
+			}
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "Fault control: %s  (GET lists the rules, POST adds one, DELETE [/id] removes; GET %s/injected)\n", st.FaultsURL(), st.FaultsURL())
+		fmt.Fprintf(&b, "                 curl -s -XPOST %s -d '{\"service\":\"states\",\"operation\":\"StartExecution\",\"action\":\"throttle\",\"count\":2}'\n", st.FaultsURL())
+	}
+	if st.Mocks != nil {
+		fmt.Fprintf(&b, "Step Functions mocks: %s (Step Functions Local MockConfigFile)\n", files.mock)
+		cases := st.Mocks.TestCases()
+		names := make([]string, 0, len(cases))
+		for sm := range cases {
+			names = append(names, sm)
+		}
+		sort.Strings(names)
+		for _, sm := range names {
+			fmt.Fprintf(&b, "                 %s: test cases %s (start on <state machine ARN>#<TestCase>)\n", sm, strings.Join(cases[sm], ", "))
+		}
+		if files.testCase != "" {
+			fmt.Fprintf(&b, "                 executions without #<TestCase> run test case %s\n", files.testCase)
+		}
+	}
 	return b.String()
 }
