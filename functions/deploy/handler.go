@@ -481,38 +481,21 @@ func tags(execution string) []smtypes.Tag {
 }
 
 // endpointNotFound reports whether DescribeEndpoint said the endpoint does
-// not exist: SageMaker answers ValidationException "Could not find endpoint".
+// not exist (SageMaker's "Could not find endpoint", classified by faults).
 func endpointNotFound(err error) bool {
-	if err == nil {
-		return false
-	}
-	if faults.KindOf(err) == faults.NotFound {
-		return true
-	}
-	return faults.Code(err) == "ValidationException" && strings.Contains(strings.ToLower(err.Error()), "could not find endpoint")
+	return err != nil && faults.KindOf(err) == faults.NotFound
 }
 
 // alreadyExists reports whether a create call met an existing resource of
-// the same name: SageMaker answers ValidationException "Cannot create already
-// existing model/endpoint configuration/endpoint".
+// the same name (ResourceInUse, or SageMaker's "Cannot create already
+// existing ..."; classified by faults).
 func alreadyExists(err error) bool {
-	if err == nil {
-		return false
-	}
-	var inUse *smtypes.ResourceInUse
-	if errors.As(err, &inUse) || faults.Code(err) == "ResourceInUse" {
-		return true
-	}
-	msg := strings.ToLower(err.Error())
-	return faults.Code(err) == "ValidationException" && (strings.Contains(msg, "already existing") || strings.Contains(msg, "already exists"))
+	return err != nil && faults.KindOf(err) == faults.Conflict
 }
 
 // inProgress reports whether UpdateEndpoint refused because another change
-// of the endpoint is in progress.
+// of the endpoint is in progress (SageMaker's "Cannot update in-progress
+// endpoint"; classified by faults).
 func inProgress(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := strings.ToLower(err.Error())
-	return faults.Code(err) == "ValidationException" && (strings.Contains(msg, "in-progress") || strings.Contains(msg, "in progress") || strings.Contains(msg, "being updated"))
+	return err != nil && faults.KindOf(err) == faults.Conflict
 }

@@ -120,7 +120,7 @@ func TestControlPlaneEndpointStatus(t *testing.T) {
 	}{
 		{name: "in service", status: 200, body: `{"EndpointName":"churn-dev","EndpointStatus":"InService","ProductionVariants":[]}`, wantStatus: "InService"},
 		{name: "missing endpoint", status: 400, body: `{"__type":"com.amazonaws.sagemaker#ValidationException","message":"Could not find endpoint \"churn-dev\"."}`,
-			wantKind: faults.Invalid, wantCode: "ValidationException"},
+			wantKind: faults.NotFound, wantCode: "ValidationException"},
 		{name: "throttled by header", status: 400, errorType: "ThrottlingException:http://internal.amazon.com/", body: `{"message":"Rate exceeded"}`,
 			wantKind: faults.Throttled, wantCode: "ThrottlingException"},
 		{name: "server error without a code", status: 500, body: `oops`, wantKind: faults.Unavailable},

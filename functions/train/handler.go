@@ -263,13 +263,11 @@ func (h *Handler) trainingJob(name string, req pipeline.TrainRequest) *sagemaker
 	return in
 }
 
-// alreadyExists reports whether CreateTrainingJob refused a duplicate name.
+// alreadyExists reports whether CreateTrainingJob refused a duplicate name
+// (ResourceInUse, or SageMaker's ValidationException "... already exists";
+// classified by faults).
 func alreadyExists(err error) bool {
-	var inUse *smtypes.ResourceInUse
-	if errors.As(err, &inUse) || faults.Code(err) == "ResourceInUse" {
-		return true
-	}
-	return faults.Code(err) == "ValidationException" && strings.Contains(strings.ToLower(err.Error()), "already exists")
+	return err != nil && faults.KindOf(err) == faults.Conflict
 }
 
 func (h *Handler) describe(ctx context.Context, name string) (*sagemaker.DescribeTrainingJobOutput, error) {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
@@ -146,6 +147,11 @@ func KindOf(err error) Kind {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		if k, ok := codeKinds[apiErr.ErrorCode()]; ok {
+			if k == Invalid {
+				if r, ok := refineValidation(apiErr.ErrorCode(), apiErr.ErrorMessage()); ok {
+					return r
+				}
+			}
 			return k
 		}
 	}
@@ -174,6 +180,39 @@ func KindOf(err error) Kind {
 		return Unavailable
 	}
 	return Unknown
+}
+
+// validationPhrases refine a validation error by its message. SageMaker
+// answers ValidationException (ValidationError from its runtime) for a
+// missing resource ("Could not find endpoint", "Endpoint x of account y not
+// found."), a duplicate name ("Cannot create already existing model", "a
+// training job with this name already exists") and a resource being changed
+// ("Cannot update in-progress endpoint"): the message is its only signal.
+// Matched lower-cased, in order. Every kind here is permanent, like Invalid,
+// so the refinement never turns a permanent error into a retried one.
+var validationPhrases = []struct {
+	phrase string
+	kind   Kind
+}{
+	{"already exist", Conflict},
+	{"in-progress", Conflict},
+	{"in progress", Conflict},
+	{"being updated", Conflict},
+	{"could not find", NotFound},
+	{"not found", NotFound},
+}
+
+func refineValidation(code, message string) (Kind, bool) {
+	if code != "ValidationException" && code != "ValidationError" {
+		return Invalid, false
+	}
+	m := strings.ToLower(message)
+	for _, p := range validationPhrases {
+		if strings.Contains(m, p.phrase) {
+			return p.kind, true
+		}
+	}
+	return Invalid, false
 }
 
 // IsTransient reports whether err may succeed when retried.

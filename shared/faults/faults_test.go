@@ -42,6 +42,13 @@ func TestKindOf(t *testing.T) {
 		{"http 503 without code", responseError(503), Unavailable, true},
 		{"http 429 without code", responseError(429), Throttled, true},
 		{"http 400 without code", responseError(400), Invalid, false},
+		{"sagemaker duplicate name", &smithy.GenericAPIError{Code: "ValidationException", Message: "Cannot create already existing model \"m\"."}, Conflict, false},
+		{"sagemaker duplicate training job", &smithy.GenericAPIError{Code: "ValidationException", Message: "Training job names must be unique within an AWS account and region, and a training job with this name already exists (arn:...)"}, Conflict, false},
+		{"sagemaker endpoint busy", &smithy.GenericAPIError{Code: "ValidationException", Message: "Cannot update in-progress endpoint \"e\"."}, Conflict, false},
+		{"sagemaker missing endpoint", &smithy.GenericAPIError{Code: "ValidationException", Message: "Could not find endpoint \"e\"."}, NotFound, false},
+		{"sagemaker runtime missing endpoint", &smithy.GenericAPIError{Code: "ValidationError", Message: "Endpoint e of account 123456789012 not found."}, NotFound, false},
+		{"other validation message stays invalid", &smithy.GenericAPIError{Code: "ValidationException", Message: "1 validation error detected: Value 'x' at 'instanceType'"}, Invalid, false},
+		{"phrase under another code is not refined", &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: "queue already exists"}, Invalid, false},
 		{"unknown code falls to status", &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 502}}, Err: &smithy.GenericAPIError{Code: "Weird"}}, Unavailable, true},
 	}
 	for _, tt := range tests {
