@@ -603,7 +603,14 @@ func (h *Handler) onErrors(ctx context.Context, d Decision, now time.Time) (Deci
 	if _, err := h.SageMaker.UpdateEndpoint(ctx, &sagemaker.UpdateEndpointInput{
 		EndpointName: aws.String(h.Config.EndpointName), EndpointConfigName: aws.String(live.PreviousEndpointConfigName),
 	}); err != nil {
-		return d, fmt.Errorf("roll endpoint %q back to %q: %w", h.Config.EndpointName, live.PreviousEndpointConfigName, err)
+		err = fmt.Errorf("roll endpoint %q back to %q: %w", h.Config.EndpointName, live.PreviousEndpointConfigName, err)
+		if faults.KindOf(err) == faults.Conflict {
+			// The endpoint started changing after it was described (a
+			// deployment began): retried, the event finds it updating and
+			// leaves it to that deployment's guardrails.
+			return d, faults.Wrap(faults.Throttled, err)
+		}
+		return d, err
 	}
 	d.Action, d.EndpointConfigName = ActionRollback, live.PreviousEndpointConfigName
 	d.Reason = fmt.Sprintf("endpoint errors after the deployment of %s at %s: rolling back to %s",

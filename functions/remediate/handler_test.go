@@ -457,7 +457,7 @@ func TestFailuresReleaseTheClaimSoTheRetryActs(t *testing.T) {
 // is retried and dead-lettered. A permanent failure is therefore dropped:
 // counted, and published when it concerns an alarm on the allow-list.
 func TestPermanentFailuresAreDroppedNotRetried(t *testing.T) {
-	rejected := &smithy.GenericAPIError{Code: "ValidationException", Message: "Cannot update in-progress endpoint"}
+	rejected := &smithy.GenericAPIError{Code: "ValidationException", Message: "1 validation error detected: Value 'config-old' at 'endpointConfigName' failed to satisfy constraint"}
 	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform states:StartExecution"}
 	tests := []struct {
 		name       string
@@ -474,7 +474,7 @@ func TestPermanentFailuresAreDroppedNotRetried(t *testing.T) {
 		{name: "no alarm name", raw: literal(`{"source":"aws.cloudwatch","detail-type":"CloudWatch Alarm State Change","id":"1","detail":{"state":{"value":"ALARM"}}}`), wantReason: "no detail.alarmName"},
 		{
 			name: "rollback refused by SageMaker", raw: fixture("remediate-errors-alarm.json"),
-			break_: func(e *env) { e.sm.updateErr = rejected }, wantReason: "Cannot update in-progress endpoint", wantNotice: true,
+			break_: func(e *env) { e.sm.updateErr = rejected }, wantReason: "failed to satisfy constraint", wantNotice: true,
 		},
 		{
 			name: "retraining denied", raw: fixture("remediate-drift-alarm.json"),
@@ -512,9 +512,28 @@ func TestPermanentFailuresAreDroppedNotRetried(t *testing.T) {
 	}
 }
 
+// A rollback refused because the endpoint started changing after it was
+// described is retried; the retry finds the endpoint updating and leaves it
+// to that deployment.
+func TestRollbackRaceWithADeploymentIsRetried(t *testing.T) {
+	e := newEnv(t)
+	e.sm.updateErr = &smithy.GenericAPIError{Code: "ValidationException", Message: `Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-dev".`}
+	_, err := e.h.Handle(context.Background(), event(t, "remediate-errors-alarm.json"))
+	require.Error(t, err)
+	assert.True(t, faults.IsTransient(err), "kind %v", faults.KindOf(err))
+	assert.Empty(t, e.s3.keys(testArtifacts, "monitor/"), "claim released")
+	assert.Empty(t, e.sns.published)
+
+	e.sm.updateErr, e.sm.status = nil, smtypes.EndpointStatusUpdating
+	d := e.handle(t, "remediate-errors-alarm.json")
+	assert.Equal(t, ActionRollbackSkipped, d.Action)
+	assert.Contains(t, d.Reason, "a deployment or rollback is in progress")
+	assert.Len(t, e.sm.updates, 1, "no second rollback")
+}
+
 func TestDroppedFailureThatCannotBeNotifiedIsReturned(t *testing.T) {
 	e := newEnv(t)
-	e.sm.updateErr = &smithy.GenericAPIError{Code: "ValidationException", Message: "Cannot update in-progress endpoint"}
+	e.sm.updateErr = &smithy.GenericAPIError{Code: "ValidationException", Message: "1 validation error detected"}
 	e.sns.err = &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
 	_, err := e.h.Handle(context.Background(), event(t, "remediate-errors-alarm.json"))
 	require.Error(t, err, "the failure must reach the dead-letter queue rather than vanish")
