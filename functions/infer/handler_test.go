@@ -448,16 +448,19 @@ func TestHandleHealthIsCached(t *testing.T) {
 	env := newTestEnv(t, &fakeRuntime{}, st, DefaultMaxBodyBytes)
 	ev := loadEvent(t, "infer-health.json")
 
-	resp, _ := env.h.Handle(context.Background(), ev)
+	resp, err := env.h.Handle(context.Background(), ev)
+	require.NoError(t, err)
 	assert.Equal(t, 503, resp.StatusCode)
 	status = "InService"
 	env.clock.t = env.clock.t.Add(healthTTL - time.Millisecond)
-	resp, _ = env.h.Handle(context.Background(), ev)
+	resp, err = env.h.Handle(context.Background(), ev)
+	require.NoError(t, err)
 	assert.Equal(t, 503, resp.StatusCode, "a fresh answer is reused")
 	assert.Equal(t, 1, st.calls)
 
 	env.clock.t = env.clock.t.Add(time.Millisecond)
-	resp, _ = env.h.Handle(context.Background(), ev)
+	resp, err = env.h.Handle(context.Background(), ev)
+	require.NoError(t, err)
 	assert.Equal(t, 200, resp.StatusCode, "a stale answer is refreshed")
 	assert.Equal(t, 2, st.calls)
 }
