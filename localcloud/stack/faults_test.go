@@ -21,6 +21,7 @@ import (
 	"github.com/gomlops/mlops/localcloud/asl"
 	"github.com/gomlops/mlops/localcloud/faultinject"
 	"github.com/gomlops/mlops/localcloud/lambdaemu"
+	"github.com/gomlops/mlops/localcloud/samtemplate"
 )
 
 const machineARN = "arn:aws:states:us-east-1:123456789012:stateMachine:machine"
@@ -189,4 +190,43 @@ func TestStackMockTestCaseForEveryExecution(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.NotEqual(t, http.StatusOK, resp.StatusCode, "the control API is only served with an injector")
+}
+
+// TestMocksByLogicalID: the repository's pipeline MockConfigFile names the
+// state machine by its logical id, the stack by its generated name.
+func TestMocksByLogicalID(t *testing.T) {
+	cfg, err := asl.LoadMockConfig(filepath.Join("..", "chaos", "testdata", "pipeline-mockconfig.json"))
+	require.NoError(t, err)
+	machines := []samtemplate.StateMachine{{LogicalID: "PipelineStateMachine", Name: "localcloud-PipelineStateMachine"}}
+	tests := []struct {
+		name     string
+		testCase string
+		machines []samtemplate.StateMachine
+		want     string // error
+	}{
+		{name: "logical id", machines: machines},
+		{name: "logical id with a default test case", testCase: "TrainingThrottled", machines: machines},
+		{name: "unknown test case", testCase: "Nope", machines: machines, want: `test case "Nope"`},
+		{name: "not in the template", machines: []samtemplate.StateMachine{{LogicalID: "Other", Name: "other"}}, want: "StateMachines.PipelineStateMachine is not a state machine of the template (names: [other]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := newMocks(cfg, tt.testCase, tt.machines)
+			if tt.want != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.want)
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, m.HasTestCase("localcloud-PipelineStateMachine", "HappyPath"))
+			assert.False(t, m.HasTestCase("PipelineStateMachine", "HappyPath"), "executions carry the name, not the logical id")
+		})
+	}
+
+	t.Run("listed by name and by logical id", func(t *testing.T) {
+		twice := &asl.MockConfig{StateMachines: map[string]asl.MockStateMachine{"PipelineStateMachine": {}, "localcloud-PipelineStateMachine": {}}}
+		_, err := newMocks(twice, "", machines)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "listed twice")
+	})
 }
