@@ -97,7 +97,10 @@ func (f *fakeS3) HeadObject(_ context.Context, in *s3.HeadObjectInput, _ ...func
 	return out, nil
 }
 
-func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+func (f *fakeS3) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	key := aws.ToString(in.Key)
 	if f.putErr != nil {
 		if err := f.putErr(key); err != nil {
@@ -115,7 +118,10 @@ func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*
 	return &s3.PutObjectOutput{}, nil
 }
 
-func (f *fakeS3) DeleteObject(_ context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+func (f *fakeS3) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.objects, aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key))
@@ -155,7 +161,10 @@ type fakeSFN struct {
 	hideNew  bool
 	listErr  error
 	startErr error
-	now      func() time.Time
+	// hang makes StartExecution wait for its context to end, like a call
+	// that does not answer before the deadline.
+	hang bool
+	now  func() time.Time
 }
 
 type fakeExecution struct {
@@ -165,7 +174,11 @@ type fakeExecution struct {
 	hidden      bool
 }
 
-func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+func (f *fakeSFN) StartExecution(ctx context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+	if f.hang {
+		<-ctx.Done()
+		return nil, fmt.Errorf("operation error SFN: StartExecution: %w", ctx.Err())
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts = append(f.starts, in)

@@ -245,8 +245,13 @@ func (h *Handler) handle(ctx context.Context, raw json.RawMessage) (Decision, er
 		d.Action, d.Reason = ActionIgnored, "alarm is not on the allow-list (DRIFT_ALARM_NAMES, ERROR_ALARM_NAMES)"
 		return d, nil
 	}
+	// The work gets the invocation's time less releaseReserve, so that
+	// after a timeout the claim can still be released with ctx and the
+	// retry acts.
+	work, cancel := workContext(ctx)
+	defer cancel()
 	marker := markerKey(h.Config.EndpointName, ev)
-	claimed, err := h.claim(ctx, marker, d)
+	claimed, err := h.claim(work, marker, d)
 	if err != nil {
 		return d, err
 	}
@@ -254,13 +259,26 @@ func (h *Handler) handle(ctx context.Context, raw json.RawMessage) (Decision, er
 		d.Action, d.Reason = ActionDuplicate, "this alarm transition was already handled"
 		return d, nil
 	}
-	d, err = h.remediate(ctx, ev, d, now)
+	d, err = h.remediate(work, ev, d, now)
 	if err != nil {
 		h.release(ctx, marker)
 		return d, err
 	}
 	h.record(ctx, marker, d)
 	return d, nil
+}
+
+// releaseReserve is the time kept before the invocation's deadline to
+// release or record the marker after the work.
+const releaseReserve = 3 * time.Second
+
+// workContext is ctx with its deadline moved releaseReserve earlier.
+func workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, dl.Add(-releaseReserve))
 }
 
 // remediate decides, acts, re-arms and notifies. Every step is safe to
@@ -341,8 +359,15 @@ func (h *Handler) claim(ctx context.Context, key string, d Decision) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	if prev.Action != actionClaimed || d.At.Sub(prev.At) < ClaimTTL {
+	if prev.Action != actionClaimed {
 		return false, nil
+	}
+	if d.At.Sub(prev.At) < ClaimTTL {
+		// Being worked on, or left by an invocation that failed and could
+		// not release it. Dropping this event as a duplicate would lose the
+		// transition in the second case: it is retried instead, and then
+		// finds the decision, the marker released, or the claim stale.
+		return false, faults.Wrap(faults.Throttled, fmt.Errorf("alarm transition claimed at %s by another invocation, not finished yet", prev.At.UTC().Format(time.RFC3339)))
 	}
 	h.Log.WarnContext(ctx, "taking over a stale remediation claim", "key", key, "claimedAt", prev.At)
 	_, err = h.S3.PutObject(ctx, &s3.PutObjectInput{

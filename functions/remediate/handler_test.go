@@ -578,9 +578,10 @@ func TestStaleClaimIsTakenOver(t *testing.T) {
 		claimedAgo time.Duration
 		action     string
 		want       string
+		wantErr    string
 	}{
 		{name: "claim of a dead invocation is taken over", claimedAgo: ClaimTTL + time.Minute, action: actionClaimed, want: ActionRetrain},
-		{name: "fresh claim is a duplicate", claimedAgo: time.Minute, action: actionClaimed, want: ActionDuplicate},
+		{name: "fresh claim is retried later, not dropped", claimedAgo: time.Minute, action: actionClaimed, wantErr: "claimed at 2026-11-25T10:04:41Z by another invocation"},
 		{name: "finished decision is a duplicate however old", claimedAgo: 48 * time.Hour, action: ActionRetrain, want: ActionDuplicate},
 	}
 	for _, tt := range tests {
@@ -592,8 +593,37 @@ func TestStaleClaimIsTakenOver(t *testing.T) {
 			marker, err := json.Marshal(Decision{Action: tt.action, At: e.now.Add(-tt.claimedAgo)})
 			require.NoError(t, err)
 			e.s3.put(testArtifacts, markerKey(testEndpoint, ev), marker, e.now, "")
+			if tt.wantErr != "" {
+				_, err := e.h.Handle(context.Background(), event(t, "remediate-drift-alarm.json"))
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				assert.True(t, faults.IsTransient(err), "returned so that Lambda retries it")
+				assert.Empty(t, e.sfn.starts, "nothing acted while the claim is held")
+				return
+			}
 			d := e.handle(t, "remediate-drift-alarm.json")
 			assert.Equal(t, tt.want, d.Action)
 		})
 	}
+}
+
+// A call that does not answer before the invocation's deadline fails the
+// work early enough to release the claim, so the retry acts instead of
+// finding a claim and dropping the alarm transition.
+func TestTimeoutReleasesTheClaimBeforeTheDeadline(t *testing.T) {
+	e := newEnv(t)
+	e.dataset(t, "raw/churn-2026-11-25.csv", "2026-11-25T09:30:00Z")
+	e.sfn.hideNew = true
+	e.sfn.hang = true
+	ctx, cancel := context.WithTimeout(context.Background(), releaseReserve+200*time.Millisecond)
+	defer cancel()
+	_, err := e.h.Handle(ctx, event(t, "remediate-drift-alarm.json"))
+	require.Error(t, err)
+	assert.Equal(t, faults.Timeout, faults.KindOf(err))
+	require.NoError(t, ctx.Err(), "the work stopped before the invocation's deadline")
+	assert.Empty(t, e.s3.keys(testArtifacts, "monitor/"), "claim released")
+
+	e.sfn.hang = false
+	d := e.handle(t, "remediate-drift-alarm.json")
+	assert.Equal(t, ActionRetrain, d.Action, d.Reason)
 }
