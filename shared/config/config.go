@@ -8,6 +8,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -102,7 +103,8 @@ func (r *Reader) Float64Or(name string, def, min, max float64) float64 {
 		r.fail(name, "%q is not a number", v)
 		return def
 	}
-	if f < min || f > max {
+	// NaN compares false with everything, so it must be refused by name.
+	if math.IsNaN(f) || f < min || f > max {
 		r.fail(name, "%g is outside [%g, %g]", f, min, max)
 		return def
 	}

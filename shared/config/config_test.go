@@ -61,3 +61,14 @@ func TestReaderValues(t *testing.T) {
 		})
 	}
 }
+
+func TestFloat64OrRefusesNaN(t *testing.T) {
+	for _, v := range []string{"NaN", "nan", "+Inf"} {
+		t.Run(v, func(t *testing.T) {
+			r := New(MapLookup(map[string]string{"RATIO": v}))
+			got := r.Float64Or("RATIO", 0.5, 0, 1)
+			assert.Equal(t, 0.5, got, "the default stands in")
+			assert.ErrorContains(t, r.Err(), "RATIO: ")
+		})
+	}
+}
