@@ -25,6 +25,7 @@ func TestDecodeEvent(t *testing.T) {
 	}{
 		{name: "scheduled fixture", fixture: "monitor-scheduled.json", wantScheduled: true},
 		{name: "on-demand fixture", fixture: "monitor-on-demand.json"},
+		{name: "S3 event sent to the monitor", fixture: "monitor-wrong-source.json", wantErr: `source "aws.s3"`},
 		{name: "empty payload", data: ""},
 		{name: "null", data: " null\n"},
 		{name: "replayed scheduled event", data: `{"source":"aws.events","detail-type":"Scheduled Event","time":"2026-11-25T10:00:00Z","replay-name":"r1"}`, wantScheduled: true},
@@ -68,7 +69,9 @@ func TestMalformedEventIsDroppedNotRetried(t *testing.T) {
 	e := newEnv(t)
 	e.deploy(t, "2026-11-25T07:30:00Z")
 	e.capture(t, "AllTraffic", "2026-11-25T09:00:00Z", "a", "3,20,0,0")
-	res, err := e.h.Handle(context.Background(), []byte(`{"source":"aws.s3","detail-type":"Object Created"}`))
+	data, err := os.ReadFile(filepath.Join("..", "..", "events", "monitor-wrong-source.json"))
+	require.NoError(t, err)
+	res, err := e.h.Handle(context.Background(), data)
 	require.NoError(t, err)
 	assert.True(t, res.Failed)
 	assert.Contains(t, res.Reason, `source "aws.s3"`)
