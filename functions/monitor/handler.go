@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -242,8 +243,11 @@ const maxBaselineBytes = 16 << 20
 
 func (h *Handler) baseline(ctx context.Context, uri string) (*drift.Baseline, error) {
 	bucket, key, err := pipeline.ParseS3URI(uri)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, faults.Invalidf("live model baseline: %v", err)
+	case key == "" || strings.HasSuffix(key, "/"):
+		return nil, faults.Invalidf("live model baseline: %q does not name an object", uri)
 	}
 	out, err := h.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {

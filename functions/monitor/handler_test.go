@@ -344,6 +344,16 @@ func TestFailuresLeaveTheCheckpointAlone(t *testing.T) {
 			want:  "no features",
 		},
 		{
+			name: "baseline URI names no object",
+			setup: func(t *testing.T, e *env) {
+				data, err := json.Marshal(pipeline.LiveModel{EndpointName: testEndpoint, EndpointConfigName: "config-b",
+					BaselineURI: "s3://" + testBucket + "/prepared/", DeployedAt: mustTime(t, "2026-11-25T07:30:00Z")})
+				require.NoError(t, err)
+				e.s3.put(testBucket, pipeline.RegistryKey(testEndpoint), data)
+			},
+			want: "does not name an object",
+		},
+		{
 			name:  "registry record is not JSON",
 			setup: func(t *testing.T, e *env) { e.s3.put(testBucket, pipeline.RegistryKey(testEndpoint), []byte("{")) },
 			want:  "registry record",
