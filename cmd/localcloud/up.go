@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -135,7 +136,7 @@ func runUp(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.stderr, "localcloud up: loading %s and building its functions (cached in %s)...\n", u.template, u.stateDir)
 	st, err := stack.Start(ctx, opts)
 	if err != nil {
-		if u.mock != "" && strings.Contains(err.Error(), "mock config") {
+		if u.mock != "" && errors.Is(err, stack.ErrMockConfig) {
 			return fmt.Errorf("--mock-config %s: %w", u.mock, err)
 		}
 		return err

@@ -10,6 +10,10 @@ import (
 	"github.com/gomlops/mlops/localcloud/sfnemu"
 )
 
+// ErrMockConfig is wrapped by Start's errors about Options.MockConfig and
+// Options.MockTestCase, so that a caller can name the file they came from.
+var ErrMockConfig = errors.New("mock config")
+
 // newMocks builds the Step Functions mocks of cfg for the template's state
 // machines. A MockConfigFile names state machines by name, as Step
 // Functions Local does; the template's logical id works too (the name a
@@ -36,11 +40,11 @@ func newMocks(cfg *asl.MockConfig, testCase string, machines []samtemplate.State
 	for _, k := range keys {
 		name, ok := byName[k]
 		if !ok {
-			errs = append(errs, fmt.Errorf("mock config: StateMachines.%s is not a state machine of the template (names: %v; logical ids work too)", k, known))
+			errs = append(errs, fmt.Errorf("StateMachines.%s is not a state machine of the template (names: %v; logical ids work too)", k, known))
 			continue
 		}
 		if _, dup := named.StateMachines[name]; dup {
-			errs = append(errs, fmt.Errorf("mock config: StateMachines.%s: state machine %s is listed twice (by name and by logical id)", k, name))
+			errs = append(errs, fmt.Errorf("StateMachines.%s: state machine %s is listed twice (by name and by logical id)", k, name))
 			continue
 		}
 		named.StateMachines[name] = cfg.StateMachines[k]
@@ -48,9 +52,5 @@ func newMocks(cfg *asl.MockConfig, testCase string, machines []samtemplate.State
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	mocks, err := sfnemu.NewMocks(named, testCase)
-	if err != nil {
-		return nil, fmt.Errorf("mock config: %w", err)
-	}
-	return mocks, nil
+	return sfnemu.NewMocks(named, testCase)
 }

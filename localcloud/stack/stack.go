@@ -322,7 +322,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	var mock asl.TaskMocker
 	if opts.MockConfig != nil || opts.MockTestCase != "" {
 		if st.Mocks, err = newMocks(opts.MockConfig, opts.MockTestCase, machines); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrMockConfig, err)
 		}
 		mock = st.Mocks
 	}

@@ -231,6 +231,9 @@ func TestStartFailsCleanly(t *testing.T) {
 			require.Error(t, err)
 			assert.Nil(t, st)
 			assert.Contains(t, err.Error(), tt.want)
+			if tt.opts.MockConfig != nil || tt.opts.MockTestCase != "" {
+				assert.ErrorIs(t, err, ErrMockConfig, "up names the file from it")
+			}
 		})
 	}
 }
