@@ -5,10 +5,12 @@
 // sees it.
 //
 // Cloud composes the emulators a scenario needs from template.yaml with
-// every fault-injection point wired in. It mirrors what localcloud/stack
-// composes, and exists so that the scenarios can inject faults at every
-// point (endpoint, Lambda, S3 notifications, EventBridge targets) and turn
-// a guard off (Guards) to show that the invariant then breaks.
+// every fault-injection point wired in (endpoint, Lambda, S3
+// notifications, EventBridge targets). It is a smaller localcloud/stack
+// (no Glue, SageMaker or API; only the functions a scenario names) that
+// can also turn a guard off (Guards) to show that the invariant then
+// breaks, and record what S3 emitted before any fault. The pipeline
+// scenarios run the whole stack with stack.Options.Faults instead.
 package chaos
 
 import (

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -30,17 +29,18 @@ import (
 )
 
 // stackRun is the whole local cloud (localcloud/stack: Glue, SageMaker
-// with XGBoost, CloudWatch) with every AWS call the functions make going
-// through a fault-injecting proxy in front of its endpoint.
+// with XGBoost, CloudWatch) started with the scenario's fault injector
+// (stack.Options.Faults): every AWS call through its endpoint, every
+// Lambda attempt, S3 notification and EventBridge delivery can be faulted.
 type stackRun struct {
-	st                                  *stack.Stack
-	inj                                 *faultinject.Injector
-	s3                                  *s3.Client
-	sfn                                 *sfn.Client
-	sm                                  *sagemaker.Client
-	raw, artifacts, endpoint, machine   string
-	topic                               string
-	functionsThroughProxy, stateDirPath string
+	st                                *stack.Stack
+	inj                               *faultinject.Injector
+	s3                                *s3.Client
+	sfn                               *sfn.Client
+	sm                                *sagemaker.Client
+	raw, artifacts, endpoint, machine string
+	topic                             string
+	stateDirPath                      string
 }
 
 // startStack starts the stack for a pipeline scenario, or skips when the
@@ -50,23 +50,14 @@ func startStack(t *testing.T, inj *faultinject.Injector) *stackRun {
 	if err := exec.Command("/usr/bin/python3", "-c", "import xgboost").Run(); err != nil {
 		t.Skip("python3-xgboost is not installed: the local SageMaker cannot train (make check-tools installs it)")
 	}
-	var target atomic.Value
-	target.Store("")
-	front := httptest.NewServer(inj.Proxy(func() string { return target.Load().(string) }))
-	t.Cleanup(front.Close)
-
 	stateDir := stateDir(t)
 	require.NoError(t, linkBuildCache(stateDir, ""))
-	fnEnv := map[string]map[string]string{}
-	for _, id := range []string{"IngestFunction", "PrepareFunction", "TrainFunction", "DeployFunction"} {
-		fnEnv[id] = map[string]string{"AWS_ENDPOINT_URL": front.URL}
-	}
 	logs := &lockedBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	st, err := stack.Start(ctx, stack.Options{
 		Template: filepath.Join(repoRoot(), "template.yaml"), StateDir: stateDir,
-		Clock: stack.NewWarp(10), Output: logs, FunctionEnv: fnEnv,
+		Clock: stack.NewWarp(10), Output: logs, Faults: inj,
 		Timings: stack.Timings{TrainingStartup: 5 * time.Second, EndpointProvision: 10 * time.Second, CaptureFlush: 24 * time.Hour, AlarmPoll: time.Minute},
 	})
 	require.NoError(t, err, "start the stack; logs under %s/logs", stateDir)
@@ -75,7 +66,6 @@ func startStack(t *testing.T, inj *faultinject.Injector) *stackRun {
 		defer cancel()
 		_ = st.Close(ctx)
 	})
-	target.Store(st.EndpointURL())
 
 	tpl := st.Template
 	topic, _ := tpl.Ref("Topic")
@@ -84,7 +74,7 @@ func startStack(t *testing.T, inj *faultinject.Injector) *stackRun {
 		st: st, inj: inj, s3: s3.NewFromConfig(cfg), sfn: sfn.NewFromConfig(cfg), sm: sagemaker.NewFromConfig(cfg),
 		raw: tpl.PhysicalName("RawBucket"), artifacts: tpl.PhysicalName("ArtifactsBucket"),
 		endpoint: tpl.Parameters["EndpointName"], machine: tpl.ARN("PipelineStateMachine"), topic: topic,
-		functionsThroughProxy: front.URL, stateDirPath: stateDir,
+		stateDirPath: stateDir,
 	}
 }
 
