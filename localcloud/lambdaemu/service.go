@@ -449,20 +449,11 @@ func (s *Service) InvokeFunction(ctx context.Context, in InvokeInput) (*InvokeOu
 	done := make(chan res, 1)
 	go func() {
 		// The invocation runs to completion even if the caller goes away,
-		// as in Lambda; only then is its concurrency slot released.
-		defer s.release(fn)
-		if s.opts.Faults != nil {
-			fe, err := s.opts.Faults(ctx, fn.cfg.Name, fn.cfg.Timeout)
-			if err != nil || fe != nil {
-				out := injected(fn, in, fe)
-				s.publishThrottle(fn, err)
-				s.publishInvocation(fn, out, err)
-				done <- res{out, err}
-				return
-			}
-		}
-		out, err := fn.invoke(in, payload)
-		s.publishInvocation(fn, out, err)
+		// as in Lambda; only then is its concurrency slot released, and
+		// before the caller sees the result, so that a caller's next
+		// invocation finds the slot free.
+		out, err := s.runSync(ctx, fn, in, payload)
+		s.release(fn)
 		done <- res{out, err}
 	}()
 	select {
@@ -471,6 +462,23 @@ func (s *Service) InvokeFunction(ctx context.Context, in InvokeInput) (*InvokeOu
 	case <-ctx.Done():
 		return nil, fmt.Errorf("invoke %s: %w", fn.cfg.Name, ctx.Err())
 	}
+}
+
+// runSync runs one synchronous invocation, or the fault a hook injects
+// instead, and publishes its metrics.
+func (s *Service) runSync(ctx context.Context, fn *function, in InvokeInput, payload []byte) (*InvokeOutput, error) {
+	if s.opts.Faults != nil {
+		fe, err := s.opts.Faults(ctx, fn.cfg.Name, fn.cfg.Timeout)
+		if err != nil || fe != nil {
+			out := injected(fn, in, fe)
+			s.publishThrottle(fn, err)
+			s.publishInvocation(fn, out, err)
+			return out, err
+		}
+	}
+	out, err := fn.invoke(in, payload)
+	s.publishInvocation(fn, out, err)
+	return out, err
 }
 
 // injected is the outcome of an invocation a fault hook decided.

@@ -305,6 +305,17 @@ func TestReservedConcurrencyThrottles(t *testing.T) {
 	assert.NoError(t, err)
 }
 
+// TestBackToBackCallsFindTheSlotFree: a caller that invokes again as soon
+// as it has its answer is never throttled by its own previous invocation.
+func TestBackToBackCallsFindTheSlotFree(t *testing.T) {
+	h := newHarness(t, nil)
+	require.NoError(t, h.svc.Build())
+	for i := 0; i < 200; i++ {
+		_, err := h.svc.Invoke(context.Background(), "SerialFunction", []byte(`{}`))
+		require.NoError(t, err, "call %d", i)
+	}
+}
+
 func TestZeroReservedConcurrencyAlwaysThrottles(t *testing.T) {
 	h := newHarness(t, func(o *Options) {
 		zero := 0
