@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/smithy-go"
@@ -145,6 +147,33 @@ func TestStackFaultsAndMocks(t *testing.T) {
 		}
 		assert.Contains(t, actions, "notify-twice/duplicate")
 		assert.Contains(t, actions, "deliver-twice/duplicate")
+	})
+
+	t.Run("an EventBridge delivery to Step Functions is duplicated under one name", func(t *testing.T) {
+		status, body := control(t, st, http.MethodPost, "", `{"id":"start-thrice","service":"events","operation":"Deliver","target":"stateMachine:machine","action":"duplicate","times":3,"count":1}`)
+		require.Equal(t, http.StatusOK, status, body)
+		list := func() int {
+			out, err := client.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machineARN)})
+			require.NoError(t, err)
+			return len(out.Executions)
+		}
+		before := list()
+		put, err := eventbridge.NewFromConfig(cfg).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+			Source: aws.String("test.machine"), DetailType: aws.String("Run"), Detail: aws.String(`{"from":"events"}`),
+		}}})
+		require.NoError(t, err)
+		require.Zero(t, put.FailedEntryCount)
+		eventually(t, "the rule's execution", func() bool { return list() > before })
+		eventually(t, "the duplicate deliveries", func() bool {
+			for _, r := range inj.Injected() {
+				if r.Rule == "start-thrice" && strings.HasSuffix(r.Target, ":stateMachine:machine") {
+					return true
+				}
+			}
+			return false
+		})
+		time.Sleep(200 * time.Millisecond)
+		assert.Equal(t, before+1, list(), "three deliveries with the name EventBridge chose start one execution")
 	})
 
 	t.Run("an execution on <ARN>#<TestCase> runs the mocked test case", func(t *testing.T) {
