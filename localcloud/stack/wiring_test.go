@@ -147,7 +147,10 @@ func TestEventRules(t *testing.T) {
 	rules, err := tpl.Rules()
 	require.NoError(t, err)
 	got := eventRules(rules)
-	require.Len(t, got, 1)
+	require.Len(t, got, 2, "the function's rule and the state machine's, sorted by name")
+	assert.Equal(t, "localcloud-MachineRequested", got[1].Name)
+	require.Len(t, got[1].Targets, 1)
+	assert.Equal(t, "arn:aws:states:us-east-1:123456789012:stateMachine:machine", got[1].Targets[0].Arn)
 	r := got[0]
 	assert.Equal(t, "ENABLED", r.State)
 	var pattern map[string]any
