@@ -64,6 +64,10 @@ test: check-tools $(ASL_VALIDATOR) ## run every test: vet, Go tests (race), cfn-
 bench: ## build everything, measure sizes, cold starts, latency vs Python/Node peers, drift; write BENCHMARKS.md
 	@scripts/bench.sh
 
+.PHONY: guardrails
+guardrails: ## template guardrails, with every suppression and its reason
+	$(GO) test -count=1 -v -run 'TestRealTemplate$$' ./internal/guardrails/
+
 .PHONY: bench-lambda start-api start-lambda up
 bench-lambda: ## local Lambda latency: warm Runtime API vs in-process, cold start per function (median, p99)
 	@scripts/bench-lambda.sh
@@ -97,7 +101,7 @@ invoke-%: ## invoke a function with an event: make invoke-ingest EVENT=events/in
 	@if command -v sam >/dev/null && docker info >/dev/null 2>&1; then \
 	  sam local invoke $(call logical,$*) -e $(EVENT); \
 	else \
-	  $(GO) run ./cmd/localcloud invoke $(call logical,$*) -e $(EVENT); \
+	  $(GO) run ./cmd/localcloud invoke --stack-name mlops-dev $(call logical,$*) -e $(EVENT); \
 	fi
 
 .PHONY: local

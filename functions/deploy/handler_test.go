@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomlops/mlops/internal/guardrails"
 	"github.com/gomlops/mlops/shared/config"
 	"github.com/gomlops/mlops/shared/faults"
 	"github.com/gomlops/mlops/shared/logging"
@@ -371,6 +372,8 @@ func TestStart(t *testing.T) {
 			assert.Equal(t, tt.want, out)
 
 			model := sm.models[0]
+			assert.Empty(t, guardrails.CheckCreateModel(model), "the template guardrails' model rules")
+			assert.Empty(t, guardrails.CheckCreateEndpointConfig(sm.configs[0]), "the template guardrails' endpoint rules")
 			assert.Equal(t, testModel, aws.ToString(model.ModelName))
 			assert.Equal(t, testImage, aws.ToString(model.PrimaryContainer.Image))
 			assert.Equal(t, testModelData, aws.ToString(model.PrimaryContainer.ModelDataUrl))

@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gomlops/mlops/internal/guardrails"
 	"github.com/gomlops/mlops/shared/config"
 	"github.com/gomlops/mlops/shared/faults"
 	"github.com/gomlops/mlops/shared/logging"
@@ -212,6 +213,7 @@ func TestStart(t *testing.T) {
 			}
 
 			in := sm.creates[0]
+			assert.Empty(t, guardrails.CheckCreateTrainingJob(in), "the template guardrails' training rules")
 			assert.Equal(t, testJob, aws.ToString(in.TrainingJobName))
 			assert.Equal(t, testImage, aws.ToString(in.AlgorithmSpecification.TrainingImage))
 			assert.Equal(t, smtypes.TrainingInputModeFile, in.AlgorithmSpecification.TrainingInputMode)
