@@ -3,13 +3,9 @@ package stack
 import (
 	"errors"
 	"sync"
-	"time"
 
+	"github.com/gomlops/mlops/localcloud/awsmetrics"
 	"github.com/gomlops/mlops/localcloud/cloudwatchemu"
-	"github.com/gomlops/mlops/localcloud/lambdaemu"
-	"github.com/gomlops/mlops/localcloud/sagemakeremu"
-	"github.com/gomlops/mlops/localcloud/sfnemu"
-	"github.com/gomlops/mlops/localcloud/sqsemu"
 )
 
 // maxPendingMetrics bounds the datapoints kept while CloudWatch is not
@@ -54,56 +50,16 @@ func (m *metricsSink) put(data []cloudwatchemu.Datum) error {
 	return cw.PutMetricData(data)
 }
 
-// datum converts one emulator datapoint; every emulator's MetricDatum has
-// the same fields.
-func datum[D ~struct{ Name, Value string }](namespace, name string, dims []D, at time.Time, unit string, v float64) cloudwatchemu.Datum {
-	out := cloudwatchemu.Datum{Namespace: namespace, MetricName: name, Timestamp: at, Unit: unit, Values: []float64{v}, Dimensions: make([]cloudwatchemu.Dimension, len(dims))}
-	for i, d := range dims {
-		out.Dimensions[i] = cloudwatchemu.Dimension(d)
-	}
-	return out
-}
-
-// lambdaMetrics is the sink for lambdaemu.
-type lambdaMetrics struct{ *metricsSink }
-
-func (m lambdaMetrics) PutMetricData(data []lambdaemu.MetricDatum) error {
+// PutMetricData takes what an emulator publishes (every emulator speaks
+// awsmetrics.Datum) and hands it to CloudWatch.
+func (m *metricsSink) PutMetricData(data []awsmetrics.Datum) error {
 	out := make([]cloudwatchemu.Datum, len(data))
 	for i, d := range data {
-		out[i] = datum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
-	}
-	return m.put(out)
-}
-
-// stepFunctionsMetrics is the sink for sfnemu.
-type stepFunctionsMetrics struct{ *metricsSink }
-
-func (m stepFunctionsMetrics) PutMetricData(data []sfnemu.MetricDatum) error {
-	out := make([]cloudwatchemu.Datum, len(data))
-	for i, d := range data {
-		out[i] = datum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
-	}
-	return m.put(out)
-}
-
-// sqsMetrics is the sink for sqsemu.
-type sqsMetrics struct{ *metricsSink }
-
-func (m sqsMetrics) PutMetricData(data []sqsemu.MetricDatum) error {
-	out := make([]cloudwatchemu.Datum, len(data))
-	for i, d := range data {
-		out[i] = datum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
-	}
-	return m.put(out)
-}
-
-// sageMakerMetrics is the sink for sagemakeremu.
-type sageMakerMetrics struct{ *metricsSink }
-
-func (m sageMakerMetrics) PutMetricData(data []sagemakeremu.MetricDatum) error {
-	out := make([]cloudwatchemu.Datum, len(data))
-	for i, d := range data {
-		out[i] = datum(d.Namespace, d.MetricName, d.Dimensions, d.Timestamp, d.Unit, d.Value)
+		out[i] = cloudwatchemu.Datum{Namespace: d.Namespace, MetricName: d.MetricName, Timestamp: d.Timestamp, Unit: d.Unit,
+			Values: []float64{d.Value}, Dimensions: make([]cloudwatchemu.Dimension, len(d.Dimensions))}
+		for j, dim := range d.Dimensions {
+			out[i].Dimensions[j] = cloudwatchemu.Dimension(dim)
+		}
 	}
 	return m.put(out)
 }

@@ -244,7 +244,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	metrics := &metricsSink{}
 
 	// SQS and SNS first: they are the destinations of everything else.
-	st.SQS, err = sqsemu.New(sqsemu.Options{StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID, BaseURL: url, Metrics: sqsMetrics{metrics}})
+	st.SQS, err = sqsemu.New(sqsemu.Options{StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID, BaseURL: url, Metrics: metrics})
 	if err != nil {
 		return nil, fmt.Errorf("start SQS: %w", err)
 	}
@@ -305,7 +305,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		Functions: fns, StateDir: stateDir, Region: tpl.Region, Endpoint: url,
 		Env:  map[string]string{"AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"},
 		Logs: st.logs, Clock: opts.Clock, Destination: dest.Deliver, Go: opts.Go,
-		Metrics: lambdaMetrics{metrics}, Faults: opts.Faults.LambdaHook(),
+		Metrics: metrics, Faults: opts.Faults.LambdaHook(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start Lambda: %w", err)
@@ -329,7 +329,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	st.StepFunctions, err = sfnemu.New(sfnemu.Options{
 		StateDir: stateDir, Clock: opts.Clock, Region: tpl.Region, AccountID: tpl.AccountID,
 		Lambda: st.Lambda, SNS: snsPublisher{st.SNS}, Events: events, Logger: logger,
-		Metrics: stepFunctionsMetrics{metrics}, Mock: mock,
+		Metrics: metrics, Mock: mock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start Step Functions: %w", err)
@@ -410,7 +410,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	st.SageMaker, err = sagemakeremu.New(sagemakeremu.Options{
 		StateDir: stateDir, Clock: smClock, Store: sagemakeremu.NewS3Store(objects.client),
 		Python: opts.SageMakerPython, Alarms: alarms, Logger: slog.New(slog.NewTextHandler(smLog, nil)),
-		Region: tpl.Region, AccountID: tpl.AccountID, Metrics: sageMakerMetrics{metrics},
+		Region: tpl.Region, AccountID: tpl.AccountID, Metrics: metrics,
 		Timings: sagemakeremu.Timings{
 			TrainingStartup: opts.Timings.TrainingStartup, EndpointProvision: opts.Timings.EndpointProvision,
 			CaptureFlush: opts.Timings.CaptureFlush, AlarmPoll: opts.Timings.AlarmPoll,
